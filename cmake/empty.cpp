@@ -1,0 +1,1 @@
+// Keeps libraries whose folder has no sources yet a valid STATIC target.

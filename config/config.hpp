@@ -1,0 +1,97 @@
+// The frozen, validated configuration of one dwproxy process. Produced by config_loader
+// (YAML file, command-line quick start, or both) and never mutated afterwards: a reload
+// builds a new value and the proxy swaps snapshots (STYLE.md 26, 33).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/secret.hpp"
+
+namespace dw::config {
+
+enum class tls_mode { disable, prefer, require, verify_ca, verify_full };
+
+/// A listener address: TCP host:port, or a Unix socket directory as PostgreSQL lays them out
+/// (the socket file is <dir>/.s.PGSQL.<port>, so `psql -h <dir> -p <port>` finds it).
+struct listen_address {
+  enum class kind { tcp, unix_socket } type = kind::tcp;
+  std::string host;              ///< TCP: address to bind ("127.0.0.1", "::", "*")
+  std::string unix_dir;          ///< Unix: directory holding the socket file
+  std::uint16_t port = 6432;
+};
+
+/// Credentials the proxy uses to log in to one backend.
+struct backend_credentials {
+  std::string user;
+  secret password;               ///< may be empty (trust / peer setups)
+};
+
+struct backend {
+  std::string name;              ///< "old" or "new"
+  std::string host = "127.0.0.1"; ///< hostname, IP, or a directory for a Unix socket
+  std::uint16_t port = 5432;
+  std::string dbname;            ///< empty: use the database the client asked for
+  tls_mode tls = tls_mode::prefer;
+  std::string tls_root_cert;     ///< CA file for verify-ca / verify-full
+  backend_credentials credentials; ///< default login when a user has no mapping
+  std::chrono::milliseconds connect_timeout{5000};
+};
+
+/// A client-facing user: how it authenticates to the proxy and who it becomes on each backend.
+struct user {
+  std::string name;
+  /// "SCRAM-SHA-256$<iter>:<salt>$<StoredKey>:<ServerKey>" — derived from `password` when only
+  /// a password is configured. Clients always authenticate with SCRAM-SHA-256.
+  secret scram_verifier;
+  std::optional<backend_credentials> old_login; ///< unset: backend's own credentials
+  std::optional<backend_credentials> new_login;
+};
+
+struct client_tls {
+  std::string cert_file;         ///< empty: TLS off, SSLRequest answered 'N'
+  std::string key_file;
+  bool required = false;         ///< refuse non-TLS clients with 28000
+};
+
+struct limits {
+  std::size_t max_clients = 10'000;
+  std::size_t max_message_size = 64u << 20;
+  std::chrono::milliseconds startup_timeout{10'000};
+  std::chrono::milliseconds idle_timeout{0};      ///< 0: never close idle clients
+  std::chrono::milliseconds shutdown_timeout{30'000};
+};
+
+struct logging {
+  std::string level = "info";    ///< trace, debug, info, warn, error, off
+  std::string file;              ///< empty: stderr
+};
+
+struct config {
+  std::string source;            ///< file path, or "command line"
+  std::vector<listen_address> listen;
+  backend old_backend;
+  std::optional<backend> new_backend;
+  std::vector<user> users;
+  client_tls tls;
+  limits limits;
+  logging log;
+  int phase = 0;                 ///< initial phase when no state file says otherwise
+  std::string state_file;        ///< where the phase is persisted; empty: not persisted
+  std::string control_socket;    ///< Unix control socket path; empty: none
+  std::string http_listen;       ///< "127.0.0.1:9187"; empty: no HTTP API
+  unsigned threads = 0;          ///< 0: one per core
+
+  [[nodiscard]] const user* find_user(std::string_view name) const noexcept {
+    for (const auto& u : users)
+      if (u.name == name) return &u;
+    return nullptr;
+  }
+};
+
+}  // namespace dw::config
