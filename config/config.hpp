@@ -44,13 +44,14 @@ struct backend {
 };
 
 /// A client-facing user: how it authenticates to the proxy and who it becomes on each backend.
+/// Clients authenticate with SCRAM-SHA-256. With neither a password nor a verifier configured the
+/// user is trusted (no password asked); the proxy warns about that at startup.
 struct user {
   std::string name;
-  /// "SCRAM-SHA-256$<iter>:<salt>$<StoredKey>:<ServerKey>" — derived from `password` when only
-  /// a password is configured. Clients always authenticate with SCRAM-SHA-256.
-  secret scram_verifier;
-  std::optional<backend_credentials> old_login; ///< unset: backend's own credentials
-  std::optional<backend_credentials> new_login;
+  secret password;        ///< plain password; the proxy derives a SCRAM verifier from it
+  secret scram_verifier;  ///< "SCRAM-SHA-256$<iter>:<salt>$<StoredKey>:<ServerKey>" (pg_authid form)
+  std::optional<backend_credentials> old_login; ///< unset: the OLD backend's own credentials
+  std::optional<backend_credentials> new_login; ///< unset: the NEW backend's own credentials
 };
 
 struct client_tls {
