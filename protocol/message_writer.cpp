@@ -41,6 +41,8 @@ message_writer& message_writer::i32(std::int32_t v) {
 }
 
 message_writer& message_writer::cstr(std::string_view s) {
+  // An embedded NUL would end the string early on the peer and shift every later field.
+  assert(s.find('\0') == std::string_view::npos);
   bytes(s);
   out_.push_back(std::byte{0});
   return *this;
