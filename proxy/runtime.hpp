@@ -1,0 +1,41 @@
+// Everything a session needs from the process, as one immutable snapshot. The control
+// thread builds a new snapshot on reload and swaps it in; sessions keep the one they
+// started with (STYLE.md 26), so a reload never changes a live session under its feet.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include <boost/asio/ssl/context.hpp>
+
+#include "config/config.hpp"
+#include "protocol/frame_decoder.hpp"
+#include "proxy/auth_table.hpp"
+
+namespace dw::proxy {
+
+class cancel_registry;
+
+struct runtime {
+  config::config cfg;
+  auth_table auth;
+  std::shared_ptr<boost::asio::ssl::context> client_tls;  ///< null: SSLRequest answered 'N'
+  std::shared_ptr<boost::asio::ssl::context> old_tls;     ///< null: backend TLS disabled
+  std::shared_ptr<boost::asio::ssl::context> new_tls;
+  protocol::limits client_limits;
+
+  /// Throws std::runtime_error (naming the file) when a certificate or key cannot be loaded.
+  [[nodiscard]] static std::shared_ptr<const runtime> build(config::config cfg);
+};
+
+/// Process-wide state shared by all workers; each field is thread-safe on its own.
+struct shared_state {
+  std::atomic<std::shared_ptr<const runtime>> current;
+  cancel_registry* cancels = nullptr;
+  std::atomic<std::size_t> active_clients{0};
+  std::atomic<int> phase{0};
+  std::atomic<bool> shutting_down{false};
+};
+
+}  // namespace dw::proxy

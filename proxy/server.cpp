@@ -1,0 +1,169 @@
+#include "proxy/server.hpp"
+
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+#include "proxy/cancel_registry.hpp"
+#include "proxy/listener.hpp"
+#include "proxy/runtime.hpp"
+#include "proxy/worker.hpp"
+
+namespace dw::proxy {
+namespace {
+
+void configure_logging(const config::logging& log) {
+  std::shared_ptr<spdlog::logger> logger;
+  if (log.file.empty()) {
+    logger = spdlog::stderr_color_mt("dwproxy");
+  } else {
+    logger = spdlog::basic_logger_mt("dwproxy", log.file);
+  }
+  logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
+  logger->set_level(spdlog::level::from_str(log.level));
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+}
+
+void warn_about_trusted_users(const config::config& cfg) {
+  for (const auto& u : cfg.users)
+    if (u.password.empty() && u.scram_verifier.empty())
+      spdlog::warn("user '{}' has no password: clients log in as it without authenticating",
+                   u.name);
+}
+
+class server {
+ public:
+  server(config::config cfg, config_loader reload) : reload_{std::move(reload)} {
+    warn_about_trusted_users(cfg);
+    shared_.cancels = &cancels_;
+    shared_.phase.store(cfg.phase);
+    unsigned threads = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
+    for (unsigned i = 0; i < threads; ++i) workers_.push_back(std::make_unique<worker>(i, shared_));
+    for (const auto& address : cfg.listen)
+      listeners_.push_back(std::make_unique<listener>(control_, address, workers_));
+    shutdown_timeout_ = cfg.limits.shutdown_timeout;
+    shared_.current.store(runtime::build(std::move(cfg)));
+  }
+
+  int run() {
+    for (auto& w : workers_) w->start_thread();
+    for (auto& l : listeners_) l->start();
+    signals_.add(SIGTERM);
+    signals_.add(SIGINT);
+    signals_.add(SIGHUP);
+    wait_for_signal();
+    spdlog::info("dwproxy ready: {} worker threads, phase {}", workers_.size(),
+                 shared_.phase.load());
+    control_.run();
+    for (auto& w : workers_) w->join();
+    spdlog::info("dwproxy stopped");
+    return 0;
+  }
+
+ private:
+  void wait_for_signal() {
+    signals_.async_wait([this](error_code ec, int signo) {
+      if (ec) return;
+      if (signo == SIGHUP) {
+        reload();
+        wait_for_signal();
+        return;
+      }
+      if (shared_.shutting_down.exchange(true)) {
+        spdlog::warn("second shutdown signal: closing all sessions now");
+        for (auto& w : workers_) w->close_all();
+        finish();
+        return;
+      }
+      begin_shutdown();
+      wait_for_signal();
+    });
+  }
+
+  // Stage 1: stop accepting. Stage 2: idle sessions close now, busy ones at their next
+  // transaction boundary. Stage 3: after shutdown_timeout, close whatever is left.
+  void begin_shutdown() {
+    spdlog::info("shutting down: waiting up to {} ms for sessions to finish",
+                 shutdown_timeout_.count());
+    for (auto& l : listeners_) l->stop();
+    for (auto& w : workers_) w->begin_shutdown();
+    shutdown_deadline_ = std::chrono::steady_clock::now() + shutdown_timeout_;
+    poll_sessions();
+  }
+
+  void poll_sessions() {
+    std::size_t open = 0;
+    for (auto& w : workers_) open += w->session_count();
+    if (open == 0) {
+      finish();
+      return;
+    }
+    if (std::chrono::steady_clock::now() >= shutdown_deadline_) {
+      spdlog::warn("shutdown timeout: closing {} remaining sessions", open);
+      for (auto& w : workers_) w->close_all();
+      shutdown_deadline_ = std::chrono::steady_clock::time_point::max();
+    }
+    poll_timer_.expires_after(std::chrono::milliseconds(20));
+    poll_timer_.async_wait([this](error_code ec) {
+      if (!ec) poll_sessions();
+    });
+  }
+
+  void finish() {
+    signals_.cancel();
+    poll_timer_.cancel();
+    for (auto& l : listeners_) l->stop();
+    control_.stop();
+  }
+
+  void reload() {
+    if (!reload_) {
+      spdlog::info("SIGHUP: started without a config file, nothing to reload");
+      return;
+    }
+    try {
+      config::config fresh = reload_();
+      auto current = shared_.current.load();
+      warn_about_trusted_users(fresh);
+      if (fresh.log.level != current->cfg.log.level)
+        spdlog::default_logger()->set_level(spdlog::level::from_str(fresh.log.level));
+      // Listeners, threads and backends of running sessions stay; new sessions see the
+      // new users, limits and TLS files.
+      shared_.current.store(runtime::build(std::move(fresh)));
+      spdlog::info("configuration reloaded");
+    } catch (const std::exception& e) {
+      spdlog::error("reload failed, keeping the running configuration: {}", e.what());
+    }
+  }
+
+  config_loader reload_;
+  shared_state shared_;
+  cancel_registry cancels_;
+  asio::io_context control_{1};
+  asio::signal_set signals_{control_};
+  asio::steady_timer poll_timer_{control_};
+  std::vector<std::unique_ptr<worker>> workers_;
+  std::vector<std::unique_ptr<listener>> listeners_;
+  std::chrono::milliseconds shutdown_timeout_{};
+  std::chrono::steady_clock::time_point shutdown_deadline_{};
+};
+
+}  // namespace
+
+int run_server(config::config cfg, config_loader reload) {
+  configure_logging(cfg.log);
+  std::unique_ptr<server> s;
+  try {
+    s = std::make_unique<server>(std::move(cfg), std::move(reload));
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+  return s->run();
+}
+
+}  // namespace dw::proxy

@@ -1,0 +1,305 @@
+// Session lifecycle and the relay loops. Bytes are forwarded as received; only the frames
+// routing and state tracking need are looked at (STYLE.md 4).
+#include "proxy/session.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+
+#include "protocol/backend_messages.hpp"
+#include "protocol/relay_scanner.hpp"
+#include "proxy/sqlstate.hpp"
+#include "proxy/worker.hpp"
+
+namespace dw::proxy {
+namespace {
+
+// Backend messages the session must see whole; all others stream through.
+constexpr std::array<char, 2> inspected_backend_types{
+    protocol::backend_type::ready_for_query, protocol::backend_type::error_response};
+constexpr std::size_t max_inspected_backend_message = 1u << 20;
+// PostgreSQL's own cap on any message (PQ_LARGE_MESSAGE_LIMIT); backend frames are trusted
+// up to it and streamed, never buffered.
+constexpr std::size_t backend_message_limit = (1u << 30) - 1;
+
+bool is_expected_disconnect(const error_code& ec) {
+  return ec == asio::error::eof || ec == asio::error::connection_reset ||
+         ec == asio::error::operation_aborted || ec == asio::error::broken_pipe ||
+         ec == asio::error::bad_descriptor;
+}
+
+// Appends `in` behind the carried bytes, or uses it in place when nothing is carried.
+std::span<const std::byte> join_carry(std::vector<std::byte>& carry, std::span<const std::byte> in) {
+  if (carry.empty()) return in;
+  carry.insert(carry.end(), in.begin(), in.end());
+  return carry;
+}
+
+// Keeps bytes [from, end) of `view` for the next read. Must run before any suspension when
+// `view` is the shared scratch buffer.
+void keep_tail(std::vector<std::byte>& carry, std::span<const std::byte> view, std::size_t from) {
+  if (!carry.empty() && view.data() == carry.data()) {
+    carry.erase(carry.begin(), carry.begin() + static_cast<std::ptrdiff_t>(from));
+  } else {
+    carry.assign(view.begin() + static_cast<std::ptrdiff_t>(from), view.end());
+  }
+  if (carry.empty() && carry.capacity() > 64 * 1024) carry.shrink_to_fit();
+}
+
+bool holds_frame_or_error(const protocol::frame_decoder& decoder,
+                          std::span<const std::byte> bytes) {
+  if (bytes.empty()) return false;
+  auto f = decoder.next(bytes);
+  return !f || *f;
+}
+
+}  // namespace
+
+session::session(worker& owner, socket_type client, std::uint64_t id)
+    : owner_{owner},
+      runtime_{owner.shared().current.load()},
+      id_{id},
+      client_{std::make_unique<stream>(std::move(client))},
+      startup_timer_{owner.context()} {
+  prefix_ = fmt::format("[s{} {}]", id_, client_->peer());
+  owner_.add(this);
+}
+
+session::~session() {
+  owner_.remove(this);
+  if (cancel_key_) owner_.shared().cancels->remove(*cancel_key_);
+  if (counted_) owner_.shared().active_clients.fetch_sub(1);
+}
+
+void session::start(const std::shared_ptr<session>& self) {
+  asio::co_spawn(self->owner_.context(), self->run(), [self](std::exception_ptr e) {
+    if (!e) return;
+    // The last line of defence: one session's bug must not unwind io_context::run.
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      spdlog::error("{} session ended by an exception: {}", self->log_prefix(), ex.what());
+    }
+    self->close_all();
+  });
+}
+
+awaitable<void> session::run() {
+  auto self = shared_from_this();
+  const std::size_t active = owner_.shared().active_clients.fetch_add(1) + 1;
+  counted_ = true;
+  if (active > runtime_->cfg.limits.max_clients) {
+    co_await fail_client(sqlstate::too_many_connections, "sorry, too many clients already");
+    co_return;
+  }
+  if (owner_.shared().shutting_down.load()) {
+    co_await fail_client(sqlstate::cannot_connect_now, "dwproxy is shutting down");
+    co_return;
+  }
+  arm_startup_timeout();
+  const bool ready = co_await handshake();
+  startup_timer_.cancel();
+  if (!ready) {
+    close_all();
+    co_return;
+  }
+  state_ = session_state::relaying;
+  spdlog::debug("{} relaying", log_prefix());
+  // The backend direction runs as its own coroutine; this one relays the client's side.
+  asio::co_spawn(owner_.context(), [self]() -> awaitable<void> {
+    co_await self->relay_backend_to_client();
+  }, asio::detached);
+  co_await relay_client_to_backend();
+}
+
+void session::arm_startup_timeout() {
+  startup_timer_.expires_after(runtime_->cfg.limits.startup_timeout);
+  startup_timer_.async_wait([weak = weak_from_this()](error_code ec) {
+    auto self = weak.lock();
+    if (ec || !self || self->state_ == session_state::relaying) return;
+    spdlog::warn("{} startup timeout", self->log_prefix());
+    self->send_last_words(sqlstate::protocol_violation, "startup timeout expired");
+    self->close_all();
+  });
+}
+
+void session::close_all() noexcept {
+  if (state_ == session_state::closing && !client_->is_open()) return;
+  state_ = session_state::closing;
+  client_->close();
+  if (primary_ && primary_->io) primary_->io->close();
+  startup_timer_.cancel();
+}
+
+void session::send_last_words(std::string_view code, std::string_view message) noexcept {
+  std::vector<std::byte> out;
+  protocol::write_error_response(out, "FATAL", code, message);
+  client_->try_write_now(out);
+}
+
+awaitable<void> session::fail_client(std::string_view code, std::string_view message) {
+  ++owner_.stats().client_errors;
+  spdlog::warn("{} closing client: {} {}", log_prefix(), code, message);
+  if (client_->is_tls() && !client_->writing() && client_->is_open()) {
+    std::vector<std::byte> out;
+    protocol::write_error_response(out, "FATAL", code, message);
+    state_ = session_state::closing;
+    // Bounded: a client that stops reading cannot hold the session open.
+    asio::steady_timer guard{owner_.context(), std::chrono::seconds(1)};
+    guard.async_wait([this](error_code ec) { if (!ec) client_->close(); });
+    (void)co_await client_->write(out);
+  } else {
+    send_last_words(code, message);
+  }
+  close_all();
+}
+
+void session::begin_shutdown() {
+  draining_ = true;
+  if (state_ != session_state::relaying || boundary_.idle()) {
+    send_last_words(sqlstate::admin_shutdown,
+                    "terminating connection due to administrator command");
+    close_all();
+  }
+}
+
+awaitable<void> session::relay_client_to_backend() {
+  protocol::frame_decoder decoder{protocol::direction::frontend, runtime_->client_limits};
+  decoder.expect_typed_messages();
+  stream& backend = *primary_->io;
+  for (;;) {
+    std::span<const std::byte> view = client_carry_;
+    if (!holds_frame_or_error(decoder, client_carry_)) {
+      auto bytes = co_await client_->read_some();
+      if (state_ == session_state::closing) co_return;
+      if (!bytes || bytes->empty()) {
+        on_client_gone(bytes ? error_code{asio::error::eof} : bytes.error());
+        co_return;
+      }
+      view = join_carry(client_carry_, *bytes);
+    }
+    std::size_t forward_end = 0;
+    bool terminate = false;
+    while (forward_end < view.size() && !terminate) {
+      auto f = decoder.next(view.subspan(forward_end));
+      if (!f) {
+        const auto mapped = sqlstate::for_error(f.error());
+        co_await fail_client(mapped.code, mapped.message);
+        co_return;
+      }
+      if (!*f) break;
+      boundary_.on_client_message((*f)->type);
+      forward_end += (*f)->wire_size;
+      terminate = (*f)->type == protocol::frontend_type::terminate;
+    }
+    if (!forward_end) continue;
+    if (auto ec = co_await forward(backend, client_carry_, view, forward_end)) {
+      co_await on_backend_lost(ec, true);
+      co_return;
+    }
+    if (terminate) {
+      close_all();
+      co_return;
+    }
+  }
+}
+
+awaitable<void> session::relay_backend_to_client() {
+  auto self = shared_from_this();
+  protocol::limits backend_limits;
+  backend_limits.max_message = backend_message_limit;
+  backend_limits.max_small = backend_message_limit;
+  protocol::relay_scanner scanner{
+      protocol::frame_decoder{protocol::direction::backend, backend_limits},
+      inspected_backend_types, max_inspected_backend_message};
+  stream& backend = *primary_->io;
+  for (;;) {
+    auto bytes = co_await backend.read_some();
+    if (state_ == session_state::closing) co_return;
+    if (!bytes || bytes->empty()) {
+      const bool clean = scanner.at_message_boundary() && backend_carry_.empty();
+      co_await on_backend_lost(bytes ? error_code{asio::error::eof} : bytes.error(), clean);
+      co_return;
+    }
+    const std::span<const std::byte> view = join_carry(backend_carry_, *bytes);
+    std::size_t forward_end = 0;
+    while (forward_end < view.size()) {
+      auto step = scanner.next(view.subspan(forward_end));
+      if (!step) {
+        spdlog::error("{} backend protocol violation: {}", log_prefix(), step.error().message());
+        co_await fail_client(sqlstate::protocol_violation, "backend sent an invalid message");
+        co_return;
+      }
+      if (step->what == protocol::scan_step::kind::need_more) break;
+      if (step->what == protocol::scan_step::kind::message)
+        on_backend_message(step->message.type, step->message.body);
+      forward_end += step->size;
+    }
+    if (auto ec = co_await forward(*client_, backend_carry_, view, forward_end)) {
+      on_client_gone(ec);
+      co_return;
+    }
+    if (draining_ && boundary_.idle()) {
+      begin_shutdown();
+      co_return;
+    }
+  }
+}
+
+awaitable<error_code> session::forward(stream& to, std::vector<std::byte>& carry,
+                                       std::span<const std::byte> view, std::size_t end) {
+  // A view into the shared scratch buffer must give up its tail before the write can
+  // suspend; a view into `carry` must stay intact until the write has taken its copy.
+  const bool in_carry = !carry.empty() && view.data() == carry.data();
+  if (!in_carry) keep_tail(carry, view, end);
+  error_code ec;
+  if (end > 0) ec = co_await to.write(view.first(end));
+  if (in_carry) keep_tail(carry, view, end);
+  co_return ec;
+}
+
+void session::on_backend_message(char type, std::span<const std::byte> body) {
+  if (type == protocol::backend_type::ready_for_query) {
+    boundary_.on_ready_for_query(body.empty() ? 'I' : static_cast<char>(body[0]));
+    return;
+  }
+  if (type == protocol::backend_type::error_response) {
+    const protocol::frame f{type, body, body.size() + 5};
+    auto m = protocol::decode_backend(f);
+    if (!m) return;
+    if (auto* e = std::get_if<protocol::error_response>(&*m)) {
+      const auto severity = e->fields.severity();
+      if (severity == "FATAL" || severity == "PANIC") backend_sent_fatal_ = true;
+    }
+  }
+}
+
+void session::on_client_gone(const error_code& ec) {
+  // Tell the backend politely so it does not log an unexpected EOF.
+  if (primary_ && primary_->io->is_open() && boundary_.idle()) {
+    constexpr std::array<std::byte, 5> terminate{std::byte{'X'}, std::byte{0}, std::byte{0},
+                                                 std::byte{0}, std::byte{4}};
+    primary_->io->try_write_now(terminate);
+  }
+  if (is_expected_disconnect(ec)) {
+    spdlog::debug("{} client disconnected", log_prefix());
+  } else {
+    spdlog::info("{} client connection failed: {}", log_prefix(), ec.message());
+  }
+  close_all();
+}
+
+awaitable<void> session::on_backend_lost(const error_code& ec, bool at_boundary) {
+  if (state_ == session_state::closing) co_return;
+  ++owner_.stats().backend_failures;
+  spdlog::warn("{} primary backend connection lost: {}", log_prefix(), ec.message());
+  if (backend_sent_fatal_ || !at_boundary) {
+    // The client already has the server's FATAL, or is mid-message and cannot take ours.
+    close_all();
+    co_return;
+  }
+  co_await fail_client(sqlstate::connection_failure,
+                       "server closed the connection unexpectedly");
+}
+
+}  // namespace dw::proxy

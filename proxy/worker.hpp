@@ -1,0 +1,61 @@
+// One io_context on one thread; every session accepted onto it lives and dies here, so
+// session code needs no locks (STYLE.md 25). The registry lets shutdown reach each session.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <thread>
+#include <unordered_set>
+
+#include "proxy/asio.hpp"
+#include "proxy/runtime.hpp"
+
+namespace dw::proxy {
+
+class session;
+
+/// Counted on the worker's thread without atomics; read by the control thread only as
+/// approximate values (STYLE.md 32).
+struct worker_stats {
+  std::uint64_t clients_accepted = 0;
+  std::uint64_t client_errors = 0;      ///< clients closed with an ErrorResponse
+  std::uint64_t auth_failures = 0;
+  std::uint64_t backend_failures = 0;   ///< primary unreachable or lost mid-session
+  std::uint64_t cancel_requests = 0;
+};
+
+class worker {
+ public:
+  worker(unsigned index, shared_state& shared);
+  worker(const worker&) = delete;
+  worker& operator=(const worker&) = delete;
+
+  [[nodiscard]] asio::io_context& context() noexcept { return context_; }
+  [[nodiscard]] shared_state& shared() noexcept { return shared_; }
+  [[nodiscard]] unsigned index() const noexcept { return index_; }
+  [[nodiscard]] worker_stats& stats() noexcept { return stats_; }
+  [[nodiscard]] std::size_t session_count() const noexcept { return session_count_.load(); }
+
+  void start_thread();
+  void join();
+
+  /// Called on this worker's thread by sessions.
+  void add(session* s);
+  void remove(session* s);
+  /// Posts graceful shutdown to every session of this worker (any thread).
+  void begin_shutdown();
+  /// Posts an immediate close of every session (any thread).
+  void close_all();
+
+ private:
+  unsigned index_;
+  shared_state& shared_;
+  asio::io_context context_{1};
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  std::thread thread_;
+  std::unordered_set<session*> sessions_;
+  std::atomic<std::size_t> session_count_{0};
+  worker_stats stats_;
+};
+
+}  // namespace dw::proxy
