@@ -2,11 +2,11 @@
 // what pg_authid stores for md5 users; the salt makes each response single-use.
 #include "protocol/md5_auth.hpp"
 
-#include <array>
-#include <optional>
-
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+
+#include <array>
+#include <optional>
 
 namespace dw::protocol::md5_auth {
 namespace {

@@ -12,6 +12,8 @@
 // different keys here than in PostgreSQL/libpq, so authentication with it fails.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -46,6 +48,8 @@ class server_exchange {
   enum class state : std::uint8_t { expect_client_first, expect_client_final, done, failed };
   [[nodiscard]] result<std::string> parse_client_first(std::string_view client_first);
   [[nodiscard]] result<std::string> verify_client_final(std::string_view client_final);
+  [[nodiscard]] bool proof_holds(std::string_view auth_message,
+                                 const std::array<std::byte, key_size>& proof) const;
 
   verifier verifier_;
   std::string server_nonce_;
@@ -78,7 +82,13 @@ class client_exchange {
   [[nodiscard]] result<void> on_server_final(std::string_view server_final);
 
  private:
-  enum class state : std::uint8_t { initial, expect_server_first, expect_server_final, done, failed };
+  enum class state : std::uint8_t {
+    initial,
+    expect_server_first,
+    expect_server_final,
+    done,
+    failed
+  };
   [[nodiscard]] result<std::string> answer_server_first(std::string_view server_first);
 
   std::string password_;

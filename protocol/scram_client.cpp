@@ -2,7 +2,6 @@
 // section 5 and libpq's fe-auth-scram.c. Besides proving the password it checks the server's
 // signature, so a backend that does not hold the verifier cannot pass itself off as the real one.
 #include "protocol/scram.hpp"
-
 #include "protocol/scram_attributes.hpp"
 #include "protocol/scram_primitives.hpp"
 #include "protocol/secure_compare.hpp"
@@ -12,6 +11,35 @@ namespace {
 
 // base64("n,,"): we never use channel binding, so the echo is constant.
 constexpr std::string_view channel_binding = "biws";
+
+struct server_first_fields {
+  std::string_view nonce;
+  std::vector<std::byte> salt;
+  int iterations;
+};
+
+// "r=<nonce>,s=<salt>,i=<count>", nothing before or after (libpq refuses trailing extensions
+// too; a leading reserved "m=" fails the 'r' check).
+std::optional<server_first_fields> parse_server_first(std::string_view msg,
+                                                      std::string_view client_nonce) {
+  if (!detail::acceptable_message(msg)) return std::nullopt;
+  detail::attribute_reader reader{msg};
+  // The server must extend our nonce with a part of its own: an empty server part would let a
+  // recorded exchange be replayed against us.
+  const auto nonce = reader.expect('r');
+  if (!nonce || !detail::is_printable_nonce(*nonce) || nonce->size() <= client_nonce.size() ||
+      !nonce->starts_with(client_nonce)) {
+    return std::nullopt;
+  }
+  const auto salt_text = reader.expect('s');
+  auto salt = salt_text ? detail::base64_decode(*salt_text, max_salt_size) : std::nullopt;
+  // The iteration bound is the DoS guard: without it a hostile backend picks our CPU time.
+  const auto iterations_text = reader.expect('i');
+  const auto iterations =
+      iterations_text ? detail::parse_iterations(*iterations_text) : std::nullopt;
+  if (!salt || salt->empty() || !iterations || !reader.at_end()) return std::nullopt;
+  return server_first_fields{*nonce, std::move(*salt), *iterations};
+}
 
 }  // namespace
 
@@ -40,34 +68,22 @@ result<std::string> client_exchange::on_server_first(std::string_view server_fir
 }
 
 result<std::string> client_exchange::answer_server_first(std::string_view msg) {
-  if (!detail::acceptable_message(msg)) return errc::auth_protocol;
-  detail::attribute_reader reader{msg};
-  // A leading reserved "m=" fails the 'r' check. The server must extend our nonce with a part
-  // of its own: an empty server part would let a recorded exchange be replayed against us.
-  const auto nonce = reader.expect('r');
-  if (!nonce || !detail::is_printable_nonce(*nonce) || nonce->size() <= client_nonce_.size() ||
-      !nonce->starts_with(client_nonce_)) {
-    return errc::auth_protocol;
-  }
-  const auto salt_text = reader.expect('s');
-  const auto salt = salt_text ? detail::base64_decode(*salt_text, max_salt_size) : std::nullopt;
-  const auto iterations_text = reader.expect('i');
-  // The iteration bound is the DoS guard: without it a hostile backend picks our CPU time.
-  const auto iterations =
-      iterations_text ? detail::parse_iterations(*iterations_text) : std::nullopt;
-  // Trailing extensions are refused, as libpq does.
-  if (!salt || salt->empty() || !iterations || !reader.at_end()) return errc::auth_protocol;
+  const auto fields = parse_server_first(msg, client_nonce_);
+  if (!fields) return errc::auth_protocol;
 
   detail::scrubbed<detail::key> salted;
   detail::scrubbed<detail::derived_keys> keys;
-  if (!detail::salted_password(detail::prepared_password(password_), *salt, *iterations,
-                               salted.value) ||
+  if (!detail::salted_password(detail::prepared_password(password_), fields->salt,
+                               fields->iterations, salted.value) ||
       !detail::derive_keys(salted.value, keys.value)) {
     return errc::auth_failed;
   }
-
-  std::string final_message = "c=" + std::string{channel_binding} + ",r=" + std::string{*nonce};
-  const std::string auth_message = client_first_bare_ + ',' + std::string{msg} + ',' + final_message;
+  // AuthMessage := client-first-bare "," server-first "," client-final-without-proof;
+  // ClientProof := ClientKey XOR HMAC(StoredKey, AuthMessage).
+  std::string final_message = "c=" + std::string{channel_binding} + ",r=";
+  final_message += fields->nonce;
+  const std::string auth_message =
+      client_first_bare_ + ',' + std::string{msg} + ',' + final_message;
   detail::scrubbed<detail::key> signature, proof;
   if (!detail::hmac_sha256(keys.value.stored_key, detail::bytes_of(auth_message),
                            signature.value) ||

@@ -2,21 +2,19 @@
 // HMAC, SHA-256 and base64 are OpenSSL's; this file only adapts types and checks bounds.
 #include "protocol/scram_primitives.hpp"
 
-#include <charconv>
-#include <climits>
-#include <cstdlib>
-
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include <charconv>
+#include <climits>
+#include <cstdlib>
+
 namespace dw::protocol::scram::detail {
 namespace {
 
-const unsigned char* uchars(const void* p) noexcept {
-  return static_cast<const unsigned char*>(p);
-}
+const unsigned char* uchars(const void* p) noexcept { return static_cast<const unsigned char*>(p); }
 unsigned char* uchars(void* p) noexcept { return static_cast<unsigned char*>(p); }
 
 bool is_base64_char(char c) noexcept {
@@ -68,8 +66,7 @@ bool sha256(std::span<const std::byte> data, key& out) noexcept {
          len == key_size;
 }
 
-bool hmac_sha256(std::span<const std::byte> k, std::span<const std::byte> data,
-                 key& out) noexcept {
+bool hmac_sha256(std::span<const std::byte> k, std::span<const std::byte> data, key& out) noexcept {
   if (k.size() > INT_MAX) return false;
   unsigned int len = 0;
   return HMAC(EVP_sha256(), k.data(), static_cast<int>(k.size()), uchars(data.data()), data.size(),

@@ -2,7 +2,6 @@
 // verifier, following RFC 5802 section 5 and PostgreSQL's auth-scram.c. The proxy never sees
 // the client's password, only StoredKey/ServerKey, and answers "v=" only after the proof holds.
 #include "protocol/scram.hpp"
-
 #include "protocol/scram_attributes.hpp"
 #include "protocol/scram_primitives.hpp"
 #include "protocol/secure_compare.hpp"
@@ -93,7 +92,7 @@ result<std::string> server_exchange::verify_client_final(std::string_view msg) {
   if (!nonce) return errc::auth_protocol;
   std::size_t proof_at = reader.position();
   auto attr = reader.next();
-  while (attr && attr->name != 'p') {
+  while (attr && attr->name != 'p') {  // extensions: ignored, but covered by the proof
     proof_at = reader.position();
     attr = reader.next();
   }
@@ -106,29 +105,31 @@ result<std::string> server_exchange::verify_client_final(std::string_view msg) {
   if (!constant_time_equal(detail::bytes_of(*nonce), detail::bytes_of(nonce_))) {
     return errc::auth_failed;
   }
-
   // AuthMessage := client-first-bare "," server-first "," client-final-without-proof.
-  // ClientKey := ClientProof XOR HMAC(StoredKey, AuthMessage); valid iff H(ClientKey) equals
-  // StoredKey. Every intermediate reveals the ClientKey, so all are scrubbed.
   const std::string auth_message = auth_prefix_ + std::string{msg.substr(0, proof_at)};
-  detail::scrubbed<detail::key> signature, client_key, stored_key;
-  if (!detail::hmac_sha256(verifier_.stored_key, detail::bytes_of(auth_message),
-                           signature.value)) {
-    return errc::auth_failed;
-  }
-  for (std::size_t i = 0; i < key_size; ++i) {
-    client_key.value[i] = proof.value[i] ^ signature.value[i];
-  }
-  if (!detail::sha256(client_key.value, stored_key.value) ||
-      !constant_time_equal(stored_key.value, verifier_.stored_key)) {
-    return errc::auth_failed;
-  }
   detail::key server_signature{};
-  if (!detail::hmac_sha256(verifier_.server_key, detail::bytes_of(auth_message),
+  if (!proof_holds(auth_message, proof.value) ||
+      !detail::hmac_sha256(verifier_.server_key, detail::bytes_of(auth_message),
                            server_signature)) {
     return errc::auth_failed;
   }
   return "v=" + detail::base64_encode(server_signature);
+}
+
+bool server_exchange::proof_holds(std::string_view auth_message,
+                                  const std::array<std::byte, key_size>& proof) const {
+  // ClientKey := ClientProof XOR HMAC(StoredKey, AuthMessage); the proof holds iff
+  // H(ClientKey) == StoredKey. Every intermediate reveals the ClientKey (enough to log in as
+  // the user), so all are scrubbed, and the final comparison is constant-time.
+  detail::scrubbed<detail::key> signature, client_key, stored_key;
+  if (!detail::hmac_sha256(verifier_.stored_key, detail::bytes_of(auth_message), signature.value)) {
+    return false;
+  }
+  for (std::size_t i = 0; i < key_size; ++i) {
+    client_key.value[i] = proof[i] ^ signature.value[i];
+  }
+  return detail::sha256(client_key.value, stored_key.value) &&
+         constant_time_equal(stored_key.value, verifier_.stored_key);
 }
 
 }  // namespace dw::protocol::scram

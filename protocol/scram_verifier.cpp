@@ -92,8 +92,7 @@ verifier make_verifier(std::string_view password, int iterations) {
   return make_verifier(password, salt, iterations);
 }
 
-verifier make_verifier(std::string_view password, std::span<const std::byte> salt,
-                       int iterations) {
+verifier make_verifier(std::string_view password, std::span<const std::byte> salt, int iterations) {
   require(iterations >= min_iterations && iterations <= max_iterations && !salt.empty() &&
           salt.size() <= max_salt_size);
   detail::key salted{};

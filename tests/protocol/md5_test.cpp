@@ -1,11 +1,11 @@
 // PostgreSQL's md5 password response against independently computed values and a hash that
 // real PostgreSQL 15 stored in pg_authid.
-#include "protocol/md5_auth.hpp"
-
 #include <gtest/gtest.h>
 
 #include <array>
 #include <regex>
+
+#include "protocol/md5_auth.hpp"
 
 namespace dw::protocol::md5_auth {
 namespace {

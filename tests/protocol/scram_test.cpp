@@ -178,14 +178,15 @@ TEST(ScramServer, RejectsBadClientFirst) {
       "n,,r=abc",                          // no user name
       "n,,",
       "",
-      "x,,n=,r=abc",                       // unknown gs2 flag
-      "n,n=,r=abc",                        // gs2 header cut short
-      "n,,n=,r=ab\x01c",                   // non-printable nonce
-      "n,,n=,r=abc,=x",                    // nameless extension
-      "n,,n=,r=abc,",                      // trailing comma
-      std::string{"n,,n=,r=abc\0", 12},    // NUL
-      long_nonce,                          // oversized value
-      long_message,                        // oversized message
+      "x,,n=,r=abc",  // unknown gs2 flag
+      "n,n=,r=abc",   // gs2 header cut short
+      "n,,n=,r=ab\x01"
+      "c",                               // non-printable nonce
+      "n,,n=,r=abc,=x",                  // nameless extension
+      "n,,n=,r=abc,",                    // trailing comma
+      std::string{"n,,n=,r=abc\0", 12},  // NUL
+      long_nonce,                        // oversized value
+      long_message,                      // oversized message
   };
   for (const std::string& bad : bad_messages) {
     server_exchange server{pencil_verifier()};
@@ -202,7 +203,7 @@ TEST(ScramServer, RejectsBadClientFinal) {
            nonce + "," + proof,                       // no channel binding
            "c=biws," + nonce + "," + proof + ",x=1",  // garbage after the proof
            "c=biws," + nonce + ",p=qvT2SWdEH5Q06albL+hjSYuUhCG7VndFyzIb7CK4n9k",  // bad base64
-           "c=biws," + nonce + ",p=AAAA",             // proof of the wrong length
+           "c=biws," + nonce + ",p=AAAA",                // proof of the wrong length
            "r=" + nonce.substr(2) + ",c=biws," + proof,  // wrong order
        }) {
     EXPECT_EQ(server_after_first().on_client_final(bad).error(), errc::auth_protocol) << bad;
@@ -243,7 +244,8 @@ TEST(ScramClient, ServerErrorIsAuthFailed) {
 }
 
 TEST(ScramClient, RejectsBadServerFinal) {
-  for (std::string_view bad : {"", "v=", "v=AAAA", "x=1", "v=3HO6Qt1M4MKJrmlKaoOqLAI0/0TV0HZe7J9H3MBtSOg=,x=1"}) {
+  for (std::string_view bad :
+       {"", "v=", "v=AAAA", "x=1", "v=3HO6Qt1M4MKJrmlKaoOqLAI0/0TV0HZe7J9H3MBtSOg=,x=1"}) {
     client_exchange client = client_after_first();
     ASSERT_TRUE(client.on_server_first(rfc_server_first));
     EXPECT_EQ(client.on_server_final(bad).error(), errc::auth_protocol) << bad;
@@ -253,8 +255,8 @@ TEST(ScramClient, RejectsBadServerFinal) {
 TEST(ScramClient, RejectsHugeIterationCountsWithoutHashing) {
   // At 10^9 rounds PBKDF2 would run for minutes; the bound must trip before any hashing.
   const std::string head = "r=rOprNGfwEbeRWgbNEkqOsrv,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=";
-  for (std::string_view count :
-       {"10000001", "999999999", "2147483648", "4294967296", "0", "-1", "+4096", " 4096", "", "4k"}) {
+  for (std::string_view count : {"10000001", "999999999", "2147483648", "4294967296", "0", "-1",
+                                 "+4096", " 4096", "", "4k"}) {
     client_exchange client = client_after_first();
     EXPECT_EQ(client.on_server_first(head + std::string{count}).error(), errc::auth_protocol)
         << count;
@@ -266,12 +268,13 @@ TEST(ScramClient, RejectsHugeIterationCountsWithoutHashing) {
 TEST(ScramClient, RejectsBadServerFirst) {
   const std::string big_salt = detail::base64_encode(std::vector<std::byte>(max_salt_size + 1));
   for (const std::string& bad : {
-           std::string{"r=rOprNGfwEbeRWgbNEkqO,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"},  // no server part
+           std::string{
+               "r=rOprNGfwEbeRWgbNEkqO,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"},  // no server part
            std::string{"r=someoneElsesNonce,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"},
            std::string{"m=x,r=rOprNGfwEbeRWgbNEkqOsrv,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"},
-           std::string{"r=rOprNGfwEbeRWgbNEkqOsrv,i=4096"},                        // no salt
-           std::string{"r=rOprNGfwEbeRWgbNEkqOsrv,s=W22ZaJ0SNY7soEsUEjb6gQ=="},    // no count
-           std::string{"r=rOprNGfwEbeRWgbNEkqOsrv,s=,i=4096"},                     // empty salt
+           std::string{"r=rOprNGfwEbeRWgbNEkqOsrv,i=4096"},                           // no salt
+           std::string{"r=rOprNGfwEbeRWgbNEkqOsrv,s=W22ZaJ0SNY7soEsUEjb6gQ=="},       // no count
+           std::string{"r=rOprNGfwEbeRWgbNEkqOsrv,s=,i=4096"},                        // empty salt
            std::string{"r=rOprNGfwEbeRWgbNEkqOsrv,s=W22ZaJ0SNY7soEsUEjb6gQ,i=4096"},  // unpadded
            std::string{"r=rOprNGfwEbeRWgbNEkqOsrv,s= W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"},
            std::string{"r=rOprNGfwEbeRWgbNEkqOsrv,s=" + big_salt + ",i=4096"},

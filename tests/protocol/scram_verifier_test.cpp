@@ -21,7 +21,8 @@ constexpr std::string_view rfc_verifier =
 constexpr std::string_view pg15_pencil =
     "SCRAM-SHA-256$4096:JSyVb4AcwxISG2tOzIlhOQ==$tRe+RE/lZYD2x9S2S7a6nVqeu2I0jGVW7d74j+e1PGk=:"
     "TUVXEhTW8zdg2txsBTMPvky2O0/0p8+Q05ZYn3nk3uA=";
-// Password "p\u00e2ss" (precomposed a-circumflex): SASLprep leaves it unchanged, so raw bytes match.
+// Password "p\u00e2ss" (precomposed a-circumflex): SASLprep leaves it unchanged, so raw bytes
+// match.
 constexpr std::string_view pg15_non_ascii =
     "SCRAM-SHA-256$4096:E+FtWtQ543g8X9NcPp7rkg==$dOi+y7xm8RX1316INvXVuRM7ZQ10GcjywwRSEfVh/ps=:"
     "BaUNwdebdm9BKy1CtoEPL4Y3YEGRv7rL5F3UwLhwyeU=";
@@ -57,8 +58,9 @@ TEST(ScramVerifier, RandomSaltDiffersPerCall) {
 }
 
 TEST(ScramVerifier, RejectsMalformedText) {
-  const std::string keys = "$WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=:"
-                           "wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=";
+  const std::string keys =
+      "$WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=:"
+      "wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=";
   const std::string big_salt = detail::base64_encode(std::vector<std::byte>(max_salt_size + 1));
   for (const std::string& bad : {
            std::string{""},
@@ -68,15 +70,15 @@ TEST(ScramVerifier, RejectsMalformedText) {
            "SCRAM-SHA-256$10000001:W22ZaJ0SNY7soEsUEjb6gQ==" + keys,
            "SCRAM-SHA-256$-1:W22ZaJ0SNY7soEsUEjb6gQ==" + keys,
            "SCRAM-SHA-256$:W22ZaJ0SNY7soEsUEjb6gQ==" + keys,
-           "SCRAM-SHA-256$4096W22ZaJ0SNY7soEsUEjb6gQ==" + keys,            // no ':'
-           "SCRAM-SHA-256$4096:" + keys,                                   // empty salt
-           "SCRAM-SHA-256$4096:" + big_salt + keys,                        // salt over 1 KiB
-           "SCRAM-SHA-256$4096:W22ZaJ0SNY7soEsUEjb6gQ" + keys,             // unpadded
-           "SCRAM-SHA-256$4096:W22ZaJ0SNY7soEsUEjb6gQ==\n" + keys,         // whitespace
+           "SCRAM-SHA-256$4096W22ZaJ0SNY7soEsUEjb6gQ==" + keys,     // no ':'
+           "SCRAM-SHA-256$4096:" + keys,                            // empty salt
+           "SCRAM-SHA-256$4096:" + big_salt + keys,                 // salt over 1 KiB
+           "SCRAM-SHA-256$4096:W22ZaJ0SNY7soEsUEjb6gQ" + keys,      // unpadded
+           "SCRAM-SHA-256$4096:W22ZaJ0SNY7soEsUEjb6gQ==\n" + keys,  // whitespace
            std::string{"SCRAM-SHA-256$4096:W22ZaJ0SNY7soEsUEjb6gQ==$"
-                       "WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY="},     // one key
+                       "WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY="},  // one key
            std::string{"SCRAM-SHA-256$4096:W22ZaJ0SNY7soEsUEjb6gQ==$"
-                       "WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT:"           // 30-byte key
+                       "WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT:"  // 30-byte key
                        "wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU="},
            std::string{rfc_verifier} + "=",
            std::string{rfc_verifier} + ":AAAA",
@@ -91,8 +93,8 @@ TEST(ScramBase64, StrictDecoding) {
   EXPECT_EQ(detail::base64_decode("AAA=", 10)->size(), 2u);
   EXPECT_EQ(detail::base64_decode("AAAA", 10)->size(), 3u);
   EXPECT_EQ(detail::base64_decode("AAAA", 2), std::nullopt);  // over the bound
-  for (std::string_view bad : {"A", "AA", "AAA", "A===", "A=AA", "AA=A", " AAAA", "AAAA ",
-                               "AA\nAA", "AA-_", "===="}) {
+  for (std::string_view bad :
+       {"A", "AA", "AAA", "A===", "A=AA", "AA=A", " AAAA", "AAAA ", "AA\nAA", "AA-_", "===="}) {
     EXPECT_EQ(detail::base64_decode(bad, 10), std::nullopt) << bad;
   }
   EXPECT_EQ(detail::base64_decode(std::string_view{"AAAA\0AAA", 8}, 10), std::nullopt);
