@@ -105,7 +105,11 @@ class backend_authenticator {
     auth_step step;
     const std::string_view password = creds_.password.reveal();
     switch (a.code) {
-      case 0: break;
+      case 0:
+        // A server that started SCRAM must prove it knows the verifier before we accept it;
+        // otherwise an impostor could skip the exchange with a bare AuthenticationOk.
+        if (scram_ && !scram_done_) return {{}, "the server ended SCRAM without proving itself"};
+        break;
       case 3:
         msg::write_password(step.reply, password);
         break;
@@ -134,6 +138,7 @@ class backend_authenticator {
       case 12: {
         if (!scram_ || !scram_->on_server_final(as_string(a.data)))
           return {{}, "the server's SCRAM signature did not verify"};
+        scram_done_ = true;
         break;
       }
       default:
@@ -145,6 +150,7 @@ class backend_authenticator {
  private:
   const config::backend_credentials& creds_;
   std::optional<msg::scram::client_exchange> scram_;
+  bool scram_done_ = false;
 };
 
 // Reads the server's startup answers until ReadyForQuery.

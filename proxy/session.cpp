@@ -60,7 +60,7 @@ session::session(worker& owner, socket_type client, std::uint64_t id)
       runtime_{owner.shared().current.load()},
       id_{id},
       client_{std::make_unique<stream>(std::move(client))},
-      startup_timer_{owner.context()} {
+      deadline_{owner.context()} {
   prefix_ = fmt::format("[s{} {}]", id_, client_->peer());
   owner_.add(this);
 }
@@ -98,13 +98,14 @@ awaitable<void> session::run() {
   }
   arm_startup_timeout();
   const bool ready = co_await handshake();
-  startup_timer_.cancel();
+  deadline_.cancel();
   if (!ready) {
     close_all();
     co_return;
   }
   state_ = session_state::relaying;
   spdlog::debug("{} relaying", log_prefix());
+  if (runtime_->cfg.limits.idle_timeout.count() > 0) arm_idle_timeout();
   // The backend direction runs as its own coroutine; this one relays the client's side.
   asio::co_spawn(owner_.context(), [self]() -> awaitable<void> {
     co_await self->relay_backend_to_client();
@@ -113,12 +114,27 @@ awaitable<void> session::run() {
 }
 
 void session::arm_startup_timeout() {
-  startup_timer_.expires_after(runtime_->cfg.limits.startup_timeout);
-  startup_timer_.async_wait([weak = weak_from_this()](error_code ec) {
+  deadline_.expires_after(runtime_->cfg.limits.startup_timeout);
+  deadline_.async_wait([weak = weak_from_this()](error_code ec) {
     auto self = weak.lock();
     if (ec || !self || self->state_ == session_state::relaying) return;
     spdlog::warn("{} startup timeout", self->log_prefix());
     self->send_last_words(sqlstate::protocol_violation, "startup timeout expired");
+    self->close_all();
+  });
+}
+
+void session::arm_idle_timeout() {
+  idle_armed_ = true;
+  deadline_.expires_after(runtime_->cfg.limits.idle_timeout);
+  deadline_.async_wait([weak = weak_from_this(), generation = ++idle_generation_](error_code ec) {
+    auto self = weak.lock();
+    if (ec || !self || !self->idle_armed_ || generation != self->idle_generation_ ||
+        !self->boundary_.idle())
+      return;
+    spdlog::info("{} idle timeout", self->log_prefix());
+    self->send_last_words(sqlstate::idle_session_timeout,
+                          "terminating connection due to idle-session timeout");
     self->close_all();
   });
 }
@@ -128,7 +144,7 @@ void session::close_all() noexcept {
   state_ = session_state::closing;
   client_->close();
   if (primary_ && primary_->io) primary_->io->close();
-  startup_timer_.cancel();
+  deadline_.cancel();
 }
 
 void session::send_last_words(std::string_view code, std::string_view message) noexcept {
@@ -177,6 +193,10 @@ awaitable<void> session::relay_client_to_backend() {
         co_return;
       }
       view = join_carry(client_carry_, *bytes);
+      if (idle_armed_) {
+        idle_armed_ = false;
+        deadline_.cancel();
+      }
     }
     std::size_t forward_end = 0;
     bool terminate = false;
@@ -239,9 +259,12 @@ awaitable<void> session::relay_backend_to_client() {
       on_client_gone(ec);
       co_return;
     }
-    if (draining_ && boundary_.idle()) {
-      begin_shutdown();
-      co_return;
+    if (boundary_.idle()) {
+      if (draining_) {
+        begin_shutdown();
+        co_return;
+      }
+      if (runtime_->cfg.limits.idle_timeout.count() > 0 && !idle_armed_) arm_idle_timeout();
     }
   }
 }

@@ -62,6 +62,7 @@ class session : public std::enable_shared_from_this<session> {
   awaitable<void> fail_client(std::string_view code, std::string_view message);
   void send_last_words(std::string_view code, std::string_view message) noexcept;
   void arm_startup_timeout();
+  void arm_idle_timeout();
   [[nodiscard]] std::string_view log_prefix() const noexcept { return prefix_; }
 
   worker& owner_;
@@ -75,7 +76,9 @@ class session : public std::enable_shared_from_this<session> {
   boundary_tracker boundary_;
   std::vector<std::byte> client_carry_;   // incomplete client frame
   std::vector<std::byte> backend_carry_;  // incomplete inspected backend message
-  asio::steady_timer startup_timer_;
+  asio::steady_timer deadline_;          // startup timeout, then the idle timeout
+  bool idle_armed_ = false;
+  std::uint32_t idle_generation_ = 0;    // a completion queued before re-arming is stale
   bool draining_ = false;                 // graceful shutdown requested
   bool backend_sent_fatal_ = false;
   bool counted_ = false;                  // holds a slot in shared_state::active_clients

@@ -123,6 +123,13 @@ awaitable<bool> session::handshake() {
     state_ = session_state::authenticating;
     const user_entry* entry = rt.auth.find(user);
     if (!co_await authenticate_client(entry, user)) co_return false;
+    // A configured dbname is the one database served: clients name it as they always have,
+    // and each backend gets its own configured name (NEW's may differ from OLD's).
+    if (const auto& served = rt.cfg.old_backend.dbname; !served.empty() && database != served) {
+      co_await fail_client(sqlstate::invalid_catalog_name,
+                           "database \"" + database + "\" does not exist");
+      co_return false;
+    }
     state_ = session_state::connecting;
     if (!co_await open_primary(*entry, database, std::move(forwarded))) co_return false;
     client_carry_ = std::move(leftover);

@@ -15,6 +15,7 @@ inline constexpr std::string_view program_limit_exceeded = "54000";
 inline constexpr std::string_view feature_not_supported = "0A000";
 inline constexpr std::string_view invalid_authorization_specification = "28000";
 inline constexpr std::string_view invalid_password = "28P01";
+inline constexpr std::string_view invalid_catalog_name = "3D000";
 inline constexpr std::string_view too_many_connections = "53300";
 inline constexpr std::string_view admin_shutdown = "57P01";
 inline constexpr std::string_view cannot_connect_now = "57P03";
