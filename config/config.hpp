@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "config/problem.hpp"
 #include "config/secret.hpp"
 
 namespace dw::config {
@@ -24,12 +25,16 @@ struct listen_address {
   std::string host;              ///< TCP: address to bind ("127.0.0.1", "::", "*")
   std::string unix_dir;          ///< Unix: directory holding the socket file
   std::uint16_t port = 6432;
+
+  friend bool operator==(const listen_address&, const listen_address&) = default;
 };
 
 /// Credentials the proxy uses to log in to one backend.
 struct backend_credentials {
   std::string user;
   secret password;               ///< may be empty (trust / peer setups)
+
+  friend bool operator==(const backend_credentials&, const backend_credentials&) = default;
 };
 
 struct backend {
@@ -41,6 +46,8 @@ struct backend {
   std::string tls_root_cert;     ///< CA file for verify-ca / verify-full
   backend_credentials credentials; ///< default login when a user has no mapping
   std::chrono::milliseconds connect_timeout{5000};
+
+  friend bool operator==(const backend&, const backend&) = default;
 };
 
 /// A client-facing user: how it authenticates to the proxy and who it becomes on each backend.
@@ -52,6 +59,8 @@ struct user {
   secret scram_verifier;  ///< "SCRAM-SHA-256$<iter>:<salt>$<StoredKey>:<ServerKey>" (pg_authid form)
   std::optional<backend_credentials> old_login; ///< unset: the OLD backend's own credentials
   std::optional<backend_credentials> new_login; ///< unset: the NEW backend's own credentials
+
+  friend bool operator==(const user&, const user&) = default;
 };
 
 struct client_tls {
@@ -80,13 +89,15 @@ struct config {
   std::optional<backend> new_backend;
   std::vector<user> users;
   client_tls tls;
-  limits limits;
+  dw::config::limits limits;  // qualified: the member name shadows the type
   logging log;
   int phase = 0;                 ///< initial phase when no state file says otherwise
   std::string state_file;        ///< where the phase is persisted; empty: not persisted
   std::string control_socket;    ///< Unix control socket path; empty: none
   std::string http_listen;       ///< "127.0.0.1:9187"; empty: no HTTP API
   unsigned threads = 0;          ///< 0: one per core
+  /// Non-fatal findings for the proxy to log at startup (trusted users, unused mappings, ...).
+  std::vector<problem> warnings;
 
   [[nodiscard]] const user* find_user(std::string_view name) const noexcept {
     for (const auto& u : users)

@@ -1,0 +1,194 @@
+// The option table itself, and lookups over it. Defaults here are applied to every loaded
+// config; config.hpp's member initializers must agree (tests/config/options_test.cpp checks).
+#include "config/options.hpp"
+
+#include <array>
+#include <stdexcept>
+
+namespace dw::config {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr std::array<std::string_view, 6> log_levels{"trace", "debug", "info",
+                                                     "warn",  "error", "off"};
+// libpq's sslmode names, in tls_mode order ("allow" has no tls_mode and is refused).
+constexpr std::array<std::string_view, 5> tls_modes{"disable", "prefer", "require", "verify-ca",
+                                                    "verify-full"};
+
+constexpr std::int64_t one_hour_ms = 3'600'000;
+constexpr std::int64_t int32_max = 2'147'483'647;
+
+// Written as one aggregate per option so a reviewer sees a whole option on a few lines.
+// clang-format off
+constexpr option table[] = {
+  {"listen", option_kind::listen_list, "127.0.0.1:6432", false, false,
+   "Addresses clients connect to: a list, see \"Listen addresses\"",
+   [](config& c) -> field_ref { return &c.listen; }},
+  {"threads", option_kind::integer, "0", false, false,
+   "I/O threads, each with its own sessions; 0 = one per CPU core",
+   [](config& c) -> field_ref { return &c.threads; }, 0, 1024},
+  {"phase", option_kind::integer, "0", false, false,
+   "Phase to start in when the state file holds none: 0 passthrough, 1 dual-write, "
+   "2 shadow-read, 3 cutover, 4 cleanup",
+   [](config& c) -> field_ref { return &c.phase; }, 0, 4},
+  {"state_file", option_kind::path, "", false, false,
+   "Where the current phase is persisted across restarts; empty = not persisted",
+   [](config& c) -> field_ref { return &c.state_file; }},
+
+  {"tls.cert", option_kind::readable_file, "", true, false,
+   "PEM certificate chain offered to clients; empty = no client TLS (SSLRequest answered 'N')",
+   [](config& c) -> field_ref { return &c.tls.cert_file; }},
+  {"tls.key", option_kind::readable_file, "", true, false,
+   "PEM private key of tls.cert",
+   [](config& c) -> field_ref { return &c.tls.key_file; }},
+  {"tls.required", option_kind::boolean, "false", true, false,
+   "Refuse clients that do not switch to TLS (SQLSTATE 28000); needs tls.cert",
+   [](config& c) -> field_ref { return &c.tls.required; }},
+
+  {"limits.max_clients", option_kind::integer, "10000", true, false,
+   "Client connections accepted at once; further ones are refused",
+   [](config& c) -> field_ref { return &c.limits.max_clients; }, 1, 1'000'000},
+  {"limits.max_message_size", option_kind::integer, "67108864", true, false,
+   "Largest protocol message accepted from a client or backend, in bytes",
+   [](config& c) -> field_ref { return &c.limits.max_message_size; }, 8192, 1'073'741'824},
+  {"limits.startup_timeout_ms", option_kind::milliseconds, "10000", true, false,
+   "Time a client has to finish TLS and authentication",
+   [](config& c) -> field_ref { return &c.limits.startup_timeout; }, 1, one_hour_ms},
+  {"limits.idle_timeout_ms", option_kind::milliseconds, "0", true, false,
+   "Close clients idle outside a transaction this long; 0 = never",
+   [](config& c) -> field_ref { return &c.limits.idle_timeout; }, 0, int32_max},
+  {"limits.shutdown_timeout_ms", option_kind::milliseconds, "30000", true, false,
+   "On shutdown, how long in-flight transactions may run before connections are closed",
+   [](config& c) -> field_ref { return &c.limits.shutdown_timeout; }, 0, one_hour_ms},
+
+  {"logging.level", option_kind::choice, "info", true, false,
+   "Least severe level written",
+   [](config& c) -> field_ref { return &c.log.level; }, 0, 0, log_levels},
+  {"logging.file", option_kind::path, "", true, false,
+   "Log file, reopened on reload; empty = stderr",
+   [](config& c) -> field_ref { return &c.log.file; }},
+
+  {"control.socket", option_kind::socket_path, "", false, false,
+   "Unix socket for dwctl; empty = no control socket",
+   [](config& c) -> field_ref { return &c.control_socket; }},
+  {"control.http_listen", option_kind::tcp_address, "", false, false,
+   "host:port of the HTTP API (status JSON, Prometheus metrics); empty = off",
+   [](config& c) -> field_ref { return &c.http_listen; }},
+
+  {"host", option_kind::string, "127.0.0.1", false, false,
+   "Host name, IP address, or Unix socket directory (starting with /)",
+   [](backend& b) -> field_ref { return &b.host; }},
+  {"port", option_kind::integer, "5432", false, false,
+   "TCP port, or the Unix socket's port number",
+   [](backend& b) -> field_ref { return &b.port; }, 1, 65535},
+  {"dbname", option_kind::string, "", false, false,
+   "Database; empty = the database the client asked for",
+   [](backend& b) -> field_ref { return &b.dbname; }},
+  {"user", option_kind::string, "", true, true,
+   "Role the proxy logs in as, for users without their own mapping",
+   [](backend& b) -> field_ref { return &b.credentials.user; }},
+  {"password", option_kind::secret, "", true, false,
+   "Password of `user`; empty = none (trust or peer setups)",
+   [](backend& b) -> field_ref { return &b.credentials.password; }},
+  {"password_file", option_kind::secret_file, "", true, false,
+   "File holding the password instead (trailing newline stripped)",
+   [](backend& b) -> field_ref { return &b.credentials.password; }},
+  {"tls", option_kind::choice, "prefer", true, false,
+   "TLS to the backend, as libpq's sslmode",
+   [](backend& b) -> field_ref { return &b.tls; }, 0, 0, tls_modes},
+  {"tls_root_cert", option_kind::readable_file, "", true, false,
+   "CA certificates to check the backend against; required by verify-ca and verify-full",
+   [](backend& b) -> field_ref { return &b.tls_root_cert; }},
+  {"connect_timeout_ms", option_kind::milliseconds, "5000", true, false,
+   "Time allowed to connect and log in to the backend",
+   [](backend& b) -> field_ref { return &b.connect_timeout; }, 1, one_hour_ms},
+
+  {"name", option_kind::string, "", true, true,
+   "User name clients log in with",
+   [](user& u) -> field_ref { return &u.name; }},
+  {"password", option_kind::secret, "", true, false,
+   "Password clients must give (SCRAM-SHA-256)",
+   [](user& u) -> field_ref { return &u.password; }},
+  {"password_file", option_kind::secret_file, "", true, false,
+   "File holding the password instead (trailing newline stripped)",
+   [](user& u) -> field_ref { return &u.password; }},
+  {"scram_verifier", option_kind::scram_verifier, "", true, false,
+   "Stored SCRAM verifier instead of a password, as in pg_authid.rolpassword",
+   [](user& u) -> field_ref { return &u.scram_verifier; }},
+
+  {"user", option_kind::string, "", true, false,
+   "Role this user becomes on that backend; empty = the user's own name",
+   [](backend_credentials& c) -> field_ref { return &c.user; }},
+  {"password", option_kind::secret, "", true, false,
+   "Password of that role",
+   [](backend_credentials& c) -> field_ref { return &c.password; }},
+  {"password_file", option_kind::secret_file, "", true, false,
+   "File holding the password instead (trailing newline stripped)",
+   [](backend_credentials& c) -> field_ref { return &c.password; }},
+};
+// clang-format on
+
+template <class Target>
+field_ref bind_as(const option& o, Target& t) {
+  auto* get = std::get_if<field_ref (*)(Target&)>(&o.field);
+  if (get == nullptr) throw std::logic_error{"option bound to the wrong scope"};
+  return (*get)(t);
+}
+
+template <class Target>
+void apply_scope_defaults(Target& t, option_scope where) {
+  for (const auto& o : table) {
+    if (o.scope() != where) continue;
+    // Defaults are constants in this file; a failure is a bug in the table, not user error.
+    if (auto msg = assign(o, bind_as(o, t), o.default_value, {}); !msg.empty())
+      throw std::logic_error{"bad default for " + std::string{o.name} + ": " + msg};
+  }
+}
+
+}  // namespace
+
+std::string_view option::leaf() const noexcept {
+  const auto dot = name.rfind('.');
+  return dot == std::string_view::npos ? name : name.substr(dot + 1);
+}
+
+std::span<const option> all_options() noexcept { return table; }
+
+const option* find_option(option_scope where, std::string_view name) noexcept {
+  for (const auto& o : table)
+    if (o.scope() == where && o.name == name) return &o;
+  return nullptr;
+}
+
+std::string display_name(const option& o) {
+  switch (o.scope()) {
+    case option_scope::root: return std::string{o.name};
+    case option_scope::backend: return "backends.<old|new>." + std::string{o.name};
+    case option_scope::user: return "users[]." + std::string{o.name};
+    case option_scope::login: return "users[].<old|new>." + std::string{o.name};
+  }
+  return std::string{o.name};
+}
+
+field_ref bind(const option& o, config& c) { return bind_as(o, c); }
+field_ref bind(const option& o, backend& b) { return bind_as(o, b); }
+field_ref bind(const option& o, user& u) { return bind_as(o, u); }
+field_ref bind(const option& o, backend_credentials& c) { return bind_as(o, c); }
+
+bool same_value(field_ref a, field_ref b) {
+  return std::visit(
+      [&b](auto* lhs) {
+        using ptr = decltype(lhs);
+        auto* const* rhs = std::get_if<ptr>(&b);
+        return rhs != nullptr && *lhs == **rhs;
+      },
+      a);
+}
+
+void apply_defaults(config& c) { apply_scope_defaults(c, option_scope::root); }
+void apply_defaults(backend& b) { apply_scope_defaults(b, option_scope::backend); }
+void apply_defaults(user& u) { apply_scope_defaults(u, option_scope::user); }
+void apply_defaults(backend_credentials& c) { apply_scope_defaults(c, option_scope::login); }
+
+}  // namespace dw::config
