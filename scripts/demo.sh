@@ -108,3 +108,6 @@ psql_through_proxy "SHOW transaction_isolation"
 dw_info "port $old_port is OLD: in phase 0 every statement went to OLD only."
 dw_info "NEW, asked directly: pgbench_accounts is $(dw_cluster_psql "$work/new" "$new_port" \
   "SELECT coalesce(to_regclass('pgbench_accounts')::text, 'absent')")"
+
+dw_heading "8. What dwproxy logged (last lines of $work/dwproxy.log)"
+tail -n 8 "$work/dwproxy.log"
