@@ -19,12 +19,13 @@ struct flag_spec {
   std::string_view name;
   std::string_view metavar;  ///< empty: takes no value
   action what;
-  std::string_view option;   ///< for action::set
-  std::string_view help;     ///< empty: the option's doc line
+  std::string_view option;  ///< for action::set
+  std::string_view help;    ///< empty: the option's doc line
 };
 
 constexpr flag_spec flags[] = {
-    {"--config", "FILE", action::config, "", "YAML configuration file; the flags below override it"},
+    {"--config", "FILE", action::config, "",
+     "YAML configuration file; the flags below override it"},
     {"--check-config", "FILE", action::check_config, "",
      "Load and validate FILE (with any flags) exactly as a start would, then exit"},
     {"--print-config-reference", "", action::print_reference, "",
@@ -121,23 +122,37 @@ command_line parser::run(int argc, const char* const* argv) {
 
 void parser::apply(const flag_spec& f, std::string_view value) {
   switch (f.what) {
-    case action::config: cl_.config_file = std::string{value}; return;
+    case action::config:
+      cl_.config_file = std::string{value};
+      return;
     case action::check_config:
       cl_.config_file = std::string{value};
       cl_.check_only = true;
       return;
-    case action::print_reference: cl_.print_reference = true; return;
-    case action::help: cl_.help = true; return;
-    case action::version: cl_.version = true; return;
-    case action::old_uri: cl_.old_backend = read_backend(f, value); return;
-    case action::new_uri: cl_.new_backend = read_backend(f, value); return;
-    case action::set: break;
+    case action::print_reference:
+      cl_.print_reference = true;
+      return;
+    case action::help:
+      cl_.help = true;
+      return;
+    case action::version:
+      cl_.version = true;
+      return;
+    case action::old_uri:
+      cl_.old_backend = read_backend(f, value);
+      return;
+    case action::new_uri:
+      cl_.new_backend = read_backend(f, value);
+      return;
+    case action::set:
+      break;
   }
   const option* o = find_option(option_scope::root, f.option);
   if (o->kind == option_kind::listen_list) scratch_.listen.clear();
   if (auto msg = assign(*o, bind(*o, scratch_), value, {}); !msg.empty())
     return report(std::string{f.name}, std::move(msg));
-  cl_.settings.push_back(flag_setting{std::string{f.name}, std::string{o->name}, std::string{value}});
+  cl_.settings.push_back(
+      flag_setting{std::string{f.name}, std::string{o->name}, std::string{value}});
 }
 
 std::optional<backend> parser::read_backend(const flag_spec& f, std::string_view value) {

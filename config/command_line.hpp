@@ -19,11 +19,11 @@ struct flag_setting {
 };
 
 struct command_line {
-  std::string config_file;        ///< --config FILE or --check-config FILE; empty: flags only
-  bool check_only = false;        ///< --check-config: load, validate, report, exit
-  bool print_reference = false;   ///< --print-config-reference
-  bool help = false;              ///< --help or -h
-  bool version = false;           ///< --version
+  std::string config_file;             ///< --config FILE or --check-config FILE; empty: flags only
+  bool check_only = false;             ///< --check-config: load, validate, report, exit
+  bool print_reference = false;        ///< --print-config-reference
+  bool help = false;                   ///< --help or -h
+  bool version = false;                ///< --version
   std::vector<flag_setting> settings;  ///< option flags in the order given
   /// --old / --new, parsed already: connection strings carry passwords, which must not be kept
   /// around as plain strings.

@@ -50,8 +50,10 @@ void apply_backends(const command_line& cl, draft& d) {
     const auto path = "backends." + (*b)->name;
     d.forget(path);
     d.set_origin(path, origin{std::string{command_line_source}, 0, 0, "--" + (*b)->name});
-    if ((*b)->name == "old") d.cfg.old_backend = **b;
-    else d.cfg.new_backend = **b;
+    if ((*b)->name == "old")
+      d.cfg.old_backend = **b;
+    else
+      d.cfg.new_backend = **b;
   }
 }
 

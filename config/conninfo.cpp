@@ -17,9 +17,14 @@ namespace dw::config {
 namespace {
 
 constexpr std::pair<std::string_view, std::string_view> keyword_options[] = {
-    {"host", "host"},       {"port", "port"},         {"dbname", "dbname"},
-    {"user", "user"},       {"password", "password"}, {"sslmode", "tls"},
-    {"sslrootcert", "tls_root_cert"}, {"connect_timeout", "connect_timeout_ms"},
+    {"host", "host"},
+    {"port", "port"},
+    {"dbname", "dbname"},
+    {"user", "user"},
+    {"password", "password"},
+    {"sslmode", "tls"},
+    {"sslrootcert", "tls_root_cert"},
+    {"connect_timeout", "connect_timeout_ms"},
 };
 
 struct conninfo_free {
@@ -93,8 +98,9 @@ void read_conninfo(const secret& text, std::string_view flag, backend& b,
     const auto* mapping = std::find_if(std::begin(keyword_options), std::end(keyword_options),
                                        [keyword](const auto& m) { return m.first == keyword; });
     if (mapping == std::end(keyword_options)) {
-      report(key, "not supported here (use host, port, dbname, user, password, sslmode, "
-                  "sslrootcert, connect_timeout)");
+      report(key,
+             "not supported here (use host, port, dbname, user, password, sslmode, "
+             "sslrootcert, connect_timeout)");
       continue;
     }
     std::string value = o->val;

@@ -55,7 +55,8 @@ void draft::set_origin(const std::string& path, origin o) { origins_[path] = std
 void draft::forget(std::string_view path) {
   std::erase_if(origins_, [path](const auto& entry) {
     const std::string_view k = entry.first;
-    return k.starts_with(path) && (k.size() == path.size() || k[path.size()] == '.' || k[path.size()] == '[');
+    return k.starts_with(path) &&
+           (k.size() == path.size() || k[path.size()] == '.' || k[path.size()] == '[');
   });
 }
 

@@ -39,7 +39,9 @@ class draft {
   [[nodiscard]] origin where(std::string_view path) const;
 
   void report(const origin& at, std::string message);
-  void report(std::string_view path, std::string message) { report(where(path), std::move(message)); }
+  void report(std::string_view path, std::string message) {
+    report(where(path), std::move(message));
+  }
   void warn(std::string_view path, std::string message);
 
  private:

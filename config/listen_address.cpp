@@ -18,9 +18,7 @@ bool parse_port(std::string_view text, std::uint16_t& port) {
   return true;
 }
 
-bool has_space(std::string_view s) {
-  return s.find_first_of(" \t\r\n") != std::string_view::npos;
-}
+bool has_space(std::string_view s) { return s.find_first_of(" \t\r\n") != std::string_view::npos; }
 
 }  // namespace
 
@@ -40,8 +38,7 @@ std::variant<listen_address, std::string> parse_listen_address(std::string_view 
     return a;
   }
   if (host.starts_with('[')) {
-    if (!host.ends_with(']') || host.size() < 3)
-      return std::string{"expected [IPv6-address]:port"};
+    if (!host.ends_with(']') || host.size() < 3) return std::string{"expected [IPv6-address]:port"};
     host = host.substr(1, host.size() - 2);
   } else if (host.find(':') != std::string_view::npos) {
     return std::string{"IPv6 addresses need brackets, as in [::1]:6432"};

@@ -11,6 +11,7 @@
 #include "config/listen_address.hpp"
 #include "config/options.hpp"
 #include "config/suggest.hpp"
+#include "protocol/scram_verifier.hpp"
 
 namespace dw::config {
 namespace {
@@ -38,17 +39,22 @@ std::string set_integer(const option& o, field_ref f, std::string_view text) {
   std::int64_t v = 0;
   const auto* end = text.data() + text.size();
   auto [ptr, ec] = std::from_chars(text.data(), end, v);
-  if (ec == std::errc::result_out_of_range || (ec == std::errc{} && ptr == end && (v < o.min || v > o.max)))
-    return std::string{o.leaf()} + " must be " + std::to_string(o.min) + "-" + std::to_string(o.max);
+  if (ec == std::errc::result_out_of_range ||
+      (ec == std::errc{} && ptr == end && (v < o.min || v > o.max)))
+    return std::string{o.leaf()} + " must be " + std::to_string(o.min) + "-" +
+           std::to_string(o.max);
   if (ec != std::errc{} || ptr != end)
     return o.kind == option_kind::milliseconds ? "expected a whole number of milliseconds"
                                                : "expected an integer";
   std::visit(
       [&](auto* p) {
         using T = std::remove_pointer_t<decltype(p)>;
-        if constexpr (std::is_same_v<T, std::chrono::milliseconds>) *p = T{v};
-        else if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) *p = static_cast<T>(v);
-        else kind_mismatch(o);
+        if constexpr (std::is_same_v<T, std::chrono::milliseconds>)
+          *p = T{v};
+        else if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
+          *p = static_cast<T>(v);
+        else
+          kind_mismatch(o);
       },
       f);
   return {};
@@ -56,17 +62,21 @@ std::string set_integer(const option& o, field_ref f, std::string_view text) {
 
 std::string lower(std::string_view s) {
   std::string out{s};
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; });
+  std::transform(out.begin(), out.end(), out.begin(), [](char c) {
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+  });
   return out;
 }
 
 std::string set_boolean(const option& o, field_ref f, std::string_view text) {
   const auto t = lower(text);
   bool& b = field_as<bool>(o, f);
-  if (t == "true" || t == "yes" || t == "on") b = true;
-  else if (t == "false" || t == "no" || t == "off") b = false;
-  else return "expected true or false";
+  if (t == "true" || t == "yes" || t == "on")
+    b = true;
+  else if (t == "false" || t == "no" || t == "off")
+    b = false;
+  else
+    return "expected true or false";
   return {};
 }
 
@@ -79,41 +89,11 @@ std::string set_choice(const option& o, field_ref f, std::string_view text) {
     return msg + did_you_mean(lower(text), names);
   }
   const auto index = it - o.choices.begin();
-  if (auto* mode = std::get_if<tls_mode*>(&f)) **mode = static_cast<tls_mode>(index);
-  else field_as<std::string>(o, f) = std::string{text};
+  if (auto* mode = std::get_if<tls_mode*>(&f))
+    **mode = static_cast<tls_mode>(index);
+  else
+    field_as<std::string>(o, f) = std::string{text};
   return {};
-}
-
-// Decoded size of standard base64, or -1 when `s` is not base64.
-std::ptrdiff_t base64_size(std::string_view s) {
-  if (s.empty() || s.size() % 4 != 0) return -1;
-  std::size_t pad = 0;
-  while (pad < 2 && s[s.size() - 1 - pad] == '=') ++pad;
-  for (std::size_t i = 0; i < s.size() - pad; ++i) {
-    const char c = s[i];
-    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                    c == '+' || c == '/';
-    if (!ok) return -1;
-  }
-  return static_cast<std::ptrdiff_t>(s.size() / 4 * 3 - pad);
-}
-
-// pg_authid form: SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>, keys 32 bytes.
-bool is_scram_verifier(std::string_view v) {
-  constexpr std::string_view prefix = "SCRAM-SHA-256$";
-  if (!v.starts_with(prefix)) return false;
-  v.remove_prefix(prefix.size());
-  const auto dollar = v.find('$');
-  if (dollar == std::string_view::npos) return false;
-  const auto params = v.substr(0, dollar), keys = v.substr(dollar + 1);
-  const auto c1 = params.find(':'), c2 = keys.find(':');
-  if (c1 == std::string_view::npos || c2 == std::string_view::npos) return false;
-  unsigned iterations = 0;
-  const auto iter = params.substr(0, c1);
-  auto [ptr, ec] = std::from_chars(iter.data(), iter.data() + iter.size(), iterations);
-  if (ec != std::errc{} || ptr != iter.data() + iter.size() || iterations == 0) return false;
-  return base64_size(params.substr(c1 + 1)) > 0 && base64_size(keys.substr(0, c2)) == 32 &&
-         base64_size(keys.substr(c2 + 1)) == 32;
 }
 
 std::string set_secret_file(const option& o, field_ref f, std::string_view text,
@@ -163,8 +143,12 @@ std::string set_tcp_address(const option& o, field_ref f, std::string_view text)
 
 std::string assign(const option& o, field_ref f, std::string_view text, const fs::path& base) {
   switch (o.kind) {
-    case option_kind::string: field_as<std::string>(o, f) = std::string{text}; return {};
-    case option_kind::path: field_as<std::string>(o, f) = resolve(base, text); return {};
+    case option_kind::string:
+      field_as<std::string>(o, f) = std::string{text};
+      return {};
+    case option_kind::path:
+      field_as<std::string>(o, f) = resolve(base, text);
+      return {};
     case option_kind::readable_file: {
       auto path = resolve(base, text);
       if (!path.empty())
@@ -178,20 +162,29 @@ std::string assign(const option& o, field_ref f, std::string_view text, const fs
       field_as<std::string>(o, f) = std::move(path);
       return {};
     }
-    case option_kind::secret: field_as<secret>(o, f) = secret{std::string{text}}; return {};
-    case option_kind::secret_file: return set_secret_file(o, f, text, base);
+    case option_kind::secret:
+      field_as<secret>(o, f) = secret{std::string{text}};
+      return {};
+    case option_kind::secret_file:
+      return set_secret_file(o, f, text, base);
     case option_kind::scram_verifier:
-      if (!text.empty() && !is_scram_verifier(text))
+      // The proxy's own parser decides, so whatever loads here also works at login.
+      if (!text.empty() && !protocol::scram::parse_verifier(text))
         return "expected SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey> "
                "(base64 salt and 32-byte keys, as in pg_authid)";
       field_as<secret>(o, f) = secret{std::string{text}};
       return {};
     case option_kind::integer:
-    case option_kind::milliseconds: return set_integer(o, f, text);
-    case option_kind::boolean: return set_boolean(o, f, text);
-    case option_kind::choice: return set_choice(o, f, text);
-    case option_kind::listen_list: return add_listen(o, f, text, base);
-    case option_kind::tcp_address: return set_tcp_address(o, f, text);
+    case option_kind::milliseconds:
+      return set_integer(o, f, text);
+    case option_kind::boolean:
+      return set_boolean(o, f, text);
+    case option_kind::choice:
+      return set_choice(o, f, text);
+    case option_kind::listen_list:
+      return add_listen(o, f, text, base);
+    case option_kind::tcp_address:
+      return set_tcp_address(o, f, text);
   }
   kind_mismatch(o);
 }

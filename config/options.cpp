@@ -163,10 +163,14 @@ const option* find_option(option_scope where, std::string_view name) noexcept {
 
 std::string display_name(const option& o) {
   switch (o.scope()) {
-    case option_scope::root: return std::string{o.name};
-    case option_scope::backend: return "backends.<old|new>." + std::string{o.name};
-    case option_scope::user: return "users[]." + std::string{o.name};
-    case option_scope::login: return "users[].<old|new>." + std::string{o.name};
+    case option_scope::root:
+      return std::string{o.name};
+    case option_scope::backend:
+      return "backends.<old|new>." + std::string{o.name};
+    case option_scope::user:
+      return "users[]." + std::string{o.name};
+    case option_scope::login:
+      return "users[].<old|new>." + std::string{o.name};
   }
   return std::string{o.name};
 }

@@ -36,26 +36,26 @@ enum class option_kind : std::uint8_t {
 };
 
 /// Where an option is stored. One alternative per C++ type the config structs use.
-using field_ref = std::variant<std::string*, secret*, bool*, int*, unsigned*, std::uint16_t*,
-                               std::size_t*, std::chrono::milliseconds*, tls_mode*,
-                               std::vector<listen_address>*>;
+using field_ref =
+    std::variant<std::string*, secret*, bool*, int*, unsigned*, std::uint16_t*, std::size_t*,
+                 std::chrono::milliseconds*, tls_mode*, std::vector<listen_address>*>;
 
 /// Finds the field in its owning object. The alternative chosen is the option's scope.
-using accessor = std::variant<field_ref (*)(config&), field_ref (*)(backend&),
-                              field_ref (*)(user&), field_ref (*)(backend_credentials&)>;
+using accessor = std::variant<field_ref (*)(config&), field_ref (*)(backend&), field_ref (*)(user&),
+                              field_ref (*)(backend_credentials&)>;
 
 /// backends.<old|new>.*, users[].*, users[].<old|new>.* or top level; same order as `accessor`.
 enum class option_scope : std::uint8_t { root, backend, user, login };
 
 struct option {
-  std::string_view name;           ///< key path inside its scope: "limits.max_clients", "host"
+  std::string_view name;  ///< key path inside its scope: "limits.max_clients", "host"
   option_kind kind;
   std::string_view default_value;  ///< YAML text applied before the file is read
   bool reloadable;                 ///< a change takes effect on reload, without a restart
   bool required;                   ///< must be given wherever its scope appears
   std::string_view doc;
   accessor field;
-  std::int64_t min = 0;            ///< integer and milliseconds kinds only
+  std::int64_t min = 0;  ///< integer and milliseconds kinds only
   std::int64_t max = 0;
   std::span<const std::string_view> choices = {};  ///< choice kind; tls_mode in enum order
 

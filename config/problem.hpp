@@ -14,7 +14,7 @@ struct problem {
   std::string file;
   int line = 0;
   int column = 0;
-  std::string key;      ///< dotted option path ("limits.max_clients", "users[1].name") or flag
+  std::string key;  ///< dotted option path ("limits.max_clients", "users[1].name") or flag
   std::string message;
 
   friend bool operator==(const problem&, const problem&) = default;

@@ -13,9 +13,11 @@ threads: 0
 phase: 0
 state_file: /var/lib/dwproxy/state.json
 backends:
-  old: { host: 10.0.0.1, port: 5432, dbname: app, user: migrator, password_file: /etc/dwproxy/old.pw }
-  new: { host: 10.0.0.2, port: 5432, dbname: app, user: migrator, password_file: /etc/dwproxy/new.pw,
-         tls: verify-full, tls_root_cert: /etc/dwproxy/new-ca.crt }
+  old: { host: 10.0.0.1, port: 5432, dbname: app, user: migrator,
+         password_file: /etc/dwproxy/old.pw }
+  new: { host: 10.0.0.2, port: 5432, dbname: app, user: migrator,
+         password_file: /etc/dwproxy/new.pw, tls: verify-full,
+         tls_root_cert: /etc/dwproxy/new-ca.crt }
 users:
   - name: app
     scram_verifier: "SCRAM-SHA-256$4096:ZHdwcm94eS1leGFtcGxlIQ==$nisIrCfbvGYPqwU4XhuUcyNPJfXfi0z5XzhW6NVX+rM=:8cJG6CO9vzYo/To/77GFwrvT4Yb6aAJH8PX07SFPkhQ="
@@ -23,7 +25,12 @@ users:
     password_file: /etc/dwproxy/reporting.pw
     old: { user: reporting_ro, password_file: /etc/dwproxy/reporting-old.pw }
 tls: { cert: /etc/dwproxy/server.crt, key: /etc/dwproxy/server.key, required: false }
-limits: { max_clients: 10000, max_message_size: 67108864, startup_timeout_ms: 10000, idle_timeout_ms: 0, shutdown_timeout_ms: 30000 }
+limits:
+  max_clients: 10000
+  max_message_size: 67108864
+  startup_timeout_ms: 10000
+  idle_timeout_ms: 0
+  shutdown_timeout_ms: 30000
 logging: { level: info, file: "" }
 control: { socket: /run/dwproxy/control.sock, http_listen: "127.0.0.1:9187" }
 )";
@@ -105,18 +112,30 @@ std::string escape_cell(std::string_view s) {
 std::string type_name(const option& o) {
   const auto range = [&o] { return " " + std::to_string(o.min) + "-" + std::to_string(o.max); };
   switch (o.kind) {
-    case option_kind::string: return "string";
-    case option_kind::path: return "path";
-    case option_kind::readable_file: return "readable file";
-    case option_kind::socket_path: return "socket path";
-    case option_kind::secret: return "secret";
-    case option_kind::secret_file: return "readable file (secret)";
-    case option_kind::scram_verifier: return "SCRAM verifier (secret)";
-    case option_kind::integer: return "integer" + range();
-    case option_kind::milliseconds: return "milliseconds" + range();
-    case option_kind::boolean: return "boolean";
-    case option_kind::listen_list: return "address list";
-    case option_kind::tcp_address: return "host:port";
+    case option_kind::string:
+      return "string";
+    case option_kind::path:
+      return "path";
+    case option_kind::readable_file:
+      return "readable file";
+    case option_kind::socket_path:
+      return "socket path";
+    case option_kind::secret:
+      return "secret";
+    case option_kind::secret_file:
+      return "readable file (secret)";
+    case option_kind::scram_verifier:
+      return "SCRAM verifier (secret)";
+    case option_kind::integer:
+      return "integer" + range();
+    case option_kind::milliseconds:
+      return "milliseconds" + range();
+    case option_kind::boolean:
+      return "boolean";
+    case option_kind::listen_list:
+      return "address list";
+    case option_kind::tcp_address:
+      return "host:port";
     case option_kind::choice: {
       std::string out;
       for (const auto c : o.choices) out += (out.empty() ? "`" : " \\| `") + std::string{c} + "`";

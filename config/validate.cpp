@@ -71,8 +71,9 @@ void check_users(draft& d) {
     if (!u.password.empty() && !u.scram_verifier.empty())
       d.report(path + ".scram_verifier", "give password or scram_verifier, not both");
     if (u.password.empty() && u.scram_verifier.empty())
-      d.warn(path, "user '" + u.name + "' has no password or scram_verifier: clients log in as it "
-                   "without a password (trust)");
+      d.warn(path, "user '" + u.name +
+                       "' has no password or scram_verifier: clients log in as it "
+                       "without a password (trust)");
     if (u.new_login && !d.cfg.new_backend)
       d.warn(path + ".new", "ignored: backends.new is not configured");
   }

@@ -29,7 +29,8 @@ struct section {
 std::string redact_yaml_message(std::string msg) {
   for (std::string_view prefix : {YAML::ErrorMsg::INVALID_ESCAPE, YAML::ErrorMsg::INVALID_UNICODE,
                                   YAML::ErrorMsg::YAML_VERSION})
-    if (msg.starts_with(prefix)) return std::string{prefix.substr(0, prefix.find_last_not_of(": ") + 1)};
+    if (msg.starts_with(prefix))
+      return std::string{prefix.substr(0, prefix.find_last_not_of(": ") + 1)};
   return msg;
 }
 
@@ -136,14 +137,14 @@ void yaml_reader::read_options(const YAML::Node& map, Target& t, option_scope sc
     if (const option* o = find_option(scope, name)) {
       const field_ref f = bind(*o, t);
       for (const auto& [other, other_key] : filled)
-        if (other == f) return report(k, full, "give either " + other_key + " or " + key + ", not both");
+        if (other == f)
+          return report(k, full, "give either " + other_key + " or " + key + ", not both");
       filled.emplace_back(f, key);
       return read_value(*o, t, k, v, full);
     }
     if (is_group(scope, name)) {
       d_.set_origin(full, at(k, full));
-      if (expect_mapping(v, full, "options"))
-        read_options(v, t, scope, name + ".", full + ".", {});
+      if (expect_mapping(v, full, "options")) read_options(v, t, scope, name + ".", full + ".", {});
       return;
     }
     for (const auto& s : sections)
@@ -172,7 +173,8 @@ void yaml_reader::read_listen(const option& o, field_ref f, const YAML::Node& va
                               const std::string& path) {
   std::get<std::vector<listen_address>*>(f)->clear();
   std::vector<YAML::Node> items;
-  if (value.IsScalar()) items.push_back(value);
+  if (value.IsScalar())
+    items.push_back(value);
   else if (value.IsSequence())
     for (const YAML::Node& item : value) items.push_back(item);
   if (items.empty()) return report(value, path, "expected one address or a list of addresses");
@@ -214,24 +216,27 @@ void yaml_reader::read_root(const YAML::Node& root) {
 void yaml_reader::read_backends(const YAML::Node& key, const YAML::Node& value) {
   d_.set_origin("backends", at(key, "backends"));
   if (!expect_mapping(value, "backends", "backends (old, new)")) return;
-  for_each_entry(value, "backends.", [&](const std::string& name, const YAML::Node& k,
-                                         const YAML::Node& v) {
-    const std::string path = "backends." + name;
-    if (name != "old" && name != "new") {
-      const std::vector<std::string> known{"old", "new"};
-      return report(k, "backends." + describe_key(name).first, "unknown backend" + did_you_mean(name, known));
-    }
-    d_.set_origin(path, at(k, path));
-    backend b;
-    apply_defaults(b);
-    b.name = name;
-    if (expect_mapping(v, path, "backend options")) {
-      read_options(v, b, option_scope::backend, "", path + ".", {});
-      check_required(option_scope::backend, path);
-    }
-    if (name == "old") d_.cfg.old_backend = std::move(b);
-    else d_.cfg.new_backend = std::move(b);
-  });
+  for_each_entry(value, "backends.",
+                 [&](const std::string& name, const YAML::Node& k, const YAML::Node& v) {
+                   const std::string path = "backends." + name;
+                   if (name != "old" && name != "new") {
+                     const std::vector<std::string> known{"old", "new"};
+                     return report(k, "backends." + describe_key(name).first,
+                                   "unknown backend" + did_you_mean(name, known));
+                   }
+                   d_.set_origin(path, at(k, path));
+                   backend b;
+                   apply_defaults(b);
+                   b.name = name;
+                   if (expect_mapping(v, path, "backend options")) {
+                     read_options(v, b, option_scope::backend, "", path + ".", {});
+                     check_required(option_scope::backend, path);
+                   }
+                   if (name == "old")
+                     d_.cfg.old_backend = std::move(b);
+                   else
+                     d_.cfg.new_backend = std::move(b);
+                 });
 }
 
 void yaml_reader::read_users(const YAML::Node& key, const YAML::Node& value) {
@@ -240,8 +245,7 @@ void yaml_reader::read_users(const YAML::Node& key, const YAML::Node& value) {
   if (!value.IsSequence())
     return report(value, "users", "expected a list of users, not " + kind_of(value));
   std::size_t index = 0;
-  for (const auto& item : value)
-    read_user(item, "users[" + std::to_string(index++) + "]");
+  for (const auto& item : value) read_user(item, "users[" + std::to_string(index++) + "]");
 }
 
 void yaml_reader::read_user(const YAML::Node& item, const std::string& path) {
@@ -252,8 +256,10 @@ void yaml_reader::read_user(const YAML::Node& item, const std::string& path) {
     report(item, path, "expected a mapping with name and password, not " + kind_of(item));
   } else {
     const section logins[] = {
-        {"old", [&](const YAML::Node& k, const YAML::Node& v) { read_login(k, v, path + ".old", u.old_login); }},
-        {"new", [&](const YAML::Node& k, const YAML::Node& v) { read_login(k, v, path + ".new", u.new_login); }},
+        {"old", [&](const YAML::Node& k,
+                    const YAML::Node& v) { read_login(k, v, path + ".old", u.old_login); }},
+        {"new", [&](const YAML::Node& k,
+                    const YAML::Node& v) { read_login(k, v, path + ".new", u.new_login); }},
     };
     read_options(item, u, option_scope::user, "", path + ".", logins);
     check_required(option_scope::user, path);
@@ -277,8 +283,7 @@ void yaml_reader::read_login(const YAML::Node& key, const YAML::Node& value,
 
 }  // namespace
 
-bool read_yaml(draft& d, std::string_view text, const std::string& file,
-               const fs::path& base_dir) {
+bool read_yaml(draft& d, std::string_view text, const std::string& file, const fs::path& base_dir) {
   std::vector<YAML::Node> docs;
   try {
     docs = YAML::LoadAll(std::string{text});

@@ -24,8 +24,8 @@ std::vector<problem> arg_problems(std::vector<std::string> args) {
 }
 
 TEST(command_line, quick_start_from_one_uri) {
-  const auto cl = parse_args({"--listen", "127.0.0.1:6432", "--old",
-                              "postgresql://app:pw@127.0.0.1:5432/appdb"});
+  const auto cl = parse_args(
+      {"--listen", "127.0.0.1:6432", "--old", "postgresql://app:pw@127.0.0.1:5432/appdb"});
   EXPECT_TRUE(cl.config_file.empty());
   const config c = build(cl);
   EXPECT_EQ(c.source, "command line");
@@ -77,11 +77,29 @@ TEST(command_line, quick_start_with_new_as_key_value_string) {
 TEST(command_line, every_option_flag) {
   testing::temp_dir dir;
   const auto crt = dir.write("s.crt", "x"), key = dir.write("s.key", "x");
-  const config c = build(parse_args(
-      {"--listen", "[::1]:7000", "--listen=unix:/tmp:7000", "--old", "user=u host=h",
-       "--threads", "3", "--log-level", "warn", "--log-file", "/tmp/dw.log", "--tls-cert", crt,
-       "--tls-key", key, "--max-clients", "9", "--state-file", "st.json", "--control-socket",
-       "/tmp/dw.sock", "--http-listen", "*:9000"}));
+  const config c = build(parse_args({"--listen",
+                                     "[::1]:7000",
+                                     "--listen=unix:/tmp:7000",
+                                     "--old",
+                                     "user=u host=h",
+                                     "--threads",
+                                     "3",
+                                     "--log-level",
+                                     "warn",
+                                     "--log-file",
+                                     "/tmp/dw.log",
+                                     "--tls-cert",
+                                     crt,
+                                     "--tls-key",
+                                     key,
+                                     "--max-clients",
+                                     "9",
+                                     "--state-file",
+                                     "st.json",
+                                     "--control-socket",
+                                     "/tmp/dw.sock",
+                                     "--http-listen",
+                                     "*:9000"}));
   ASSERT_EQ(c.listen.size(), 2u);
   EXPECT_EQ(to_string(c.listen[0]), "[::1]:7000");
   EXPECT_EQ(to_string(c.listen[1]), "unix:/tmp:7000");
@@ -111,7 +129,9 @@ TEST(command_line, modes) {
 
 TEST(command_line, bad_flags_are_named) {
   EXPECT_THAT(arg_problems({"--phase", "7"}), ElementsAre(flag("--phase", "phase must be 0-4")));
-  EXPECT_EQ(testing::error_text([] { return parse_args({"--phase", "7"}); }),
+  EXPECT_EQ(testing::error_text([] {
+              return parse_args({"--phase", "7"});
+            }),
             "command line: --phase: phase must be 0-4");
   EXPECT_THAT(arg_problems({"--listne", "x:1"}),
               ElementsAre(flag("--listne", "unknown flag (did you mean '--listen'?)"),
@@ -125,15 +145,14 @@ TEST(command_line, bad_flags_are_named) {
   EXPECT_THAT(arg_problems({"--help=yes"}), ElementsAre(flag("--help", "takes no value")));
   EXPECT_THAT(arg_problems({"--config", "a", "--check-config", "b"}),
               ElementsAre(flag("--check-config", "give --config or --check-config, not both")));
-  EXPECT_THAT(arg_problems({"--listen", "localhost", "--log-level", "loud", "--max-clients", "0",
-                            "--http-listen", "unix:/x:1", "--tls-cert", "/nonexistent.crt"}),
-              ElementsAre(flag("--listen", "expected host:port"),
-                          flag("--log-level",
-                               "level must be one of: trace, debug, info, warn, error, off"),
-                          flag("--max-clients", "max_clients must be 1-1000000"),
-                          flag("--http-listen", "expected a TCP address (host:port)"),
-                          flag("--tls-cert",
-                               "cannot read /nonexistent.crt: No such file or directory")));
+  EXPECT_THAT(
+      arg_problems({"--listen", "localhost", "--log-level", "loud", "--max-clients", "0",
+                    "--http-listen", "unix:/x:1", "--tls-cert", "/nonexistent.crt"}),
+      ElementsAre(flag("--listen", "expected host:port"),
+                  flag("--log-level", "level must be one of: trace, debug, info, warn, error, off"),
+                  flag("--max-clients", "max_clients must be 1-1000000"),
+                  flag("--http-listen", "expected a TCP address (host:port)"),
+                  flag("--tls-cert", "cannot read /nonexistent.crt: No such file or directory")));
 }
 
 TEST(command_line, connection_string_problems) {
@@ -142,8 +161,9 @@ TEST(command_line, connection_string_problems) {
                                "not supported here (use host, port, dbname, user, password, "
                                "sslmode, sslrootcert, connect_timeout)"),
                           flag("--old", "the connection string names no user")));
-  EXPECT_THAT(arg_problems({"--old", "host=a,b user=u"}),
-              ElementsAre(flag("--old host", "give one host: dwproxy does not fail over between hosts")));
+  EXPECT_THAT(
+      arg_problems({"--old", "host=a,b user=u"}),
+      ElementsAre(flag("--old host", "give one host: dwproxy does not fail over between hosts")));
   EXPECT_THAT(arg_problems({"--new", "postgresql://u@h:99999/db?sslmode=allow&connect_timeout=0"}),
               ElementsAre(flag("--new connect_timeout", "connect_timeout must be 1-3600 (seconds)"),
                           flag("--new port", "port must be 1-65535"),
@@ -156,9 +176,11 @@ TEST(command_line, connection_string_problems) {
 }
 
 TEST(command_line, without_old_backend_the_build_says_how_to_give_one) {
-  EXPECT_THAT(testing::problems_of([] { return build(parse_args({"--listen", "*:6432"})); }),
-              ElementsAre(flag("backends.old",
-                               "is required: give a backends.old section or --old URI")));
+  EXPECT_THAT(
+      testing::problems_of([] {
+        return build(parse_args({"--listen", "*:6432"}));
+      }),
+      ElementsAre(flag("backends.old", "is required: give a backends.old section or --old URI")));
 }
 
 TEST(command_line, help_documents_every_flag) {
@@ -166,9 +188,8 @@ TEST(command_line, help_documents_every_flag) {
   for (const auto* name :
        {"--config FILE", "--listen ADDR", "--old URI", "--new URI", "--phase N", "--threads N",
         "--log-level LEVEL", "--log-file FILE", "--tls-cert FILE", "--tls-key FILE",
-        "--max-clients N", "--state-file FILE", "--control-socket PATH",
-        "--http-listen HOST:PORT", "--check-config FILE", "--print-config-reference", "--help",
-        "--version"})
+        "--max-clients N", "--state-file FILE", "--control-socket PATH", "--http-listen HOST:PORT",
+        "--check-config FILE", "--print-config-reference", "--help", "--version"})
     EXPECT_THAT(help, HasSubstr(std::string{"  "} + name)) << name;
   // Lines fit a terminal.
   std::size_t start = 0;

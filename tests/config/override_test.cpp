@@ -29,8 +29,8 @@ TEST(overrides, flags_win_over_the_file) {
   temp_dir dir;
   const auto path = dir.write("d.yaml", base_file);
   const config c = build(parse_args({"--config", path, "--listen", "*:7000", "--listen",
-                                     "unix:/tmp:7000", "--log-level", "debug", "--max-clients",
-                                     "5", "--new", "postgresql://mig:npw@db2/app", "--phase", "1"}));
+                                     "unix:/tmp:7000", "--log-level", "debug", "--max-clients", "5",
+                                     "--new", "postgresql://mig:npw@db2/app", "--phase", "1"}));
   EXPECT_EQ(c.source, path);
   ASSERT_EQ(c.listen.size(), 2u);  // replaced, not appended to
   EXPECT_EQ(to_string(c.listen[0]), "*:7000");

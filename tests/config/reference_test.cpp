@@ -1,5 +1,7 @@
 // The option table is the single source: docs/configuration.md must equal its rendering,
 // config.hpp's initializers must equal its defaults, and the reference's example must load.
+#include "config/reference.hpp"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -9,7 +11,6 @@
 #include <sstream>
 
 #include "config/options.hpp"
-#include "config/reference.hpp"
 #include "tests/config/config_test_support.hpp"
 
 namespace dw::config {

@@ -1,9 +1,10 @@
 // plan_reload: which changed options apply now and which wait for a restart, by the table's
 // reloadable flag; secrets are compared but never named with their values.
+#include "config/reload.hpp"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "config/reload.hpp"
 #include "tests/config/config_test_support.hpp"
 
 namespace dw::config {
@@ -13,9 +14,8 @@ using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
 config load(const std::string& extra) {
-  return load_yaml_string(std::string{"backends:\n  old: { host: db1, user: m, password: p1 }\n"} +
-                              extra,
-                          "r.yaml");
+  return load_yaml_string(
+      std::string{"backends:\n  old: { host: db1, user: m, password: p1 }\n"} + extra, "r.yaml");
 }
 
 TEST(reload, identical_configs_change_nothing) {
@@ -26,8 +26,9 @@ TEST(reload, identical_configs_change_nothing) {
 
 TEST(reload, changes_are_split_by_the_reloadable_flag) {
   const auto running = load("threads: 1\nlogging: { level: info }\n");
-  const auto fresh = load("threads: 2\nlogging: { level: debug }\nlisten: \"*:7000\"\n"
-                          "limits: { max_clients: 5, idle_timeout_ms: 1000 }\n");
+  const auto fresh = load(
+      "threads: 2\nlogging: { level: debug }\nlisten: \"*:7000\"\n"
+      "limits: { max_clients: 5, idle_timeout_ms: 1000 }\n");
   const auto plan = plan_reload(running, fresh);
   EXPECT_THAT(plan.applied,
               ElementsAre("limits.max_clients", "limits.idle_timeout_ms", "logging.level"));
@@ -67,8 +68,9 @@ TEST(reload, user_list_changes_are_one_entry) {
 TEST(reload, a_rotated_password_file_is_a_password_change) {
   testing::temp_dir dir;
   const auto pw = dir.write("old.pw", "one\n");
-  const auto path = dir.write("d.yaml", "backends:\n  old: { user: m, password_file: old.pw }\n"
-                                        "users: [{ name: app, password: x }]\n");
+  const auto path = dir.write("d.yaml",
+                              "backends:\n  old: { user: m, password_file: old.pw }\n"
+                              "users: [{ name: app, password: x }]\n");
   const auto running = load_file(path);
   dir.write("old.pw", "two\n");
   const auto plan = plan_reload(running, load_file(path));

@@ -37,7 +37,8 @@ TEST(secrets, yaml_mistakes_next_to_a_password) {
       // A bad escape inside a quoted password: yaml-cpp would name the character.
       "backends:\n  old: { user: a, password: \"hunter2\\q\" }\n",
       // A verifier that is not one.
-      "backends:\n  old: { user: a }\nusers: [{ name: b, scram_verifier: \"SCRAM-SHA-256$hunter2\" }]\n",
+      "backends:\n  old: { user: a }\nusers: [{ name: b, scram_verifier: \"SCRAM-SHA-256$hunter2\" "
+      "}]\n",
       // A password in a place for something else.
       "backends:\n  old: { user: a, tls: hunter2 }\n",
       "threads: hunter2\nbackends:\n  old: { user: a }\n",
@@ -58,12 +59,12 @@ TEST(secrets, glued_key_is_reported_without_its_value) {
 
 TEST(secrets, bad_connection_strings) {
   const std::vector<std::string> uris = {
-      "postgresql://u:p%zzhunter2@h/db",      // libpq quotes the bad percent token
-      "postgresql://u:hunter2%00@h/db",       // ... and the forbidden %00 value
-      "postgresql://u:hunter2@[::1/db",       // ... and the whole URI for a bad IPv6 host
-      "host=h user=u password=x hunter2",     // ... and the word missing its '='
-      "host=h user=u password='hunter2",      // unterminated quote
-      "postgresql://u:hunter2@h:port/db",     // bad port
+      "postgresql://u:p%zzhunter2@h/db",   // libpq quotes the bad percent token
+      "postgresql://u:hunter2%00@h/db",    // ... and the forbidden %00 value
+      "postgresql://u:hunter2@[::1/db",    // ... and the whole URI for a bad IPv6 host
+      "host=h user=u password=x hunter2",  // ... and the word missing its '='
+      "host=h user=u password='hunter2",   // unterminated quote
+      "postgresql://u:hunter2@h:port/db",  // bad port
       "postgresql://u:hunter2@h/db?sslcert=/x",
   };
   for (const auto& uri : uris) {

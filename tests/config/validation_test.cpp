@@ -39,50 +39,50 @@ TEST(validation, phase_one_and_up_needs_a_new_backend) {
               ElementsAre(at(1, 1, "phase",
                              "phase 2 needs backends.new: phases 1-4 send writes to the NEW "
                              "backend")));
-  EXPECT_NO_THROW((void)load_yaml_string("phase: 4\nbackends:\n  old: { host: a, user: u }\n"
-                                         "  new: { host: b, user: u }\n",
-                                         "t.yaml"));
+  EXPECT_NO_THROW(
+      (void)load_yaml_string("phase: 4\nbackends:\n  old: { host: a, user: u }\n"
+                             "  new: { host: b, user: u }\n",
+                             "t.yaml"));
 }
 
 TEST(validation, duplicate_user) {
-  EXPECT_THAT(yaml_problems(std::string{testing::minimal_backends} +
-                            "users:\n"
-                            "  - name: app\n"
-                            "    password: a\n"
-                            "  - name: other\n"
-                            "    password: b\n"
-                            "  - name: app\n"
-                            "    password: c\n"),
+  EXPECT_THAT(yaml_problems(std::string{testing::minimal_backends} + "users:\n"
+                                                                     "  - name: app\n"
+                                                                     "    password: a\n"
+                                                                     "  - name: other\n"
+                                                                     "    password: b\n"
+                                                                     "  - name: app\n"
+                                                                     "    password: c\n"),
               ElementsAre(at(8, 5, "users[2].name", "duplicate user 'app' (first at line 4)")));
 }
 
 TEST(validation, password_alternatives_conflict) {
-  EXPECT_THAT(
-      yaml_problems("backends:\n"
-                    "  old: { user: a, password: x, password_file: /nonexistent }\n"
-                    "users:\n"
-                    "  - name: app\n"
-                    "    password: p\n"
-                    "    scram_verifier: \"SCRAM-SHA-256$4096:c2FsdA==$"
-                    "nisIrCfbvGYPqwU4XhuUcyNPJfXfi0z5XzhW6NVX+rM=:"
-                    "8cJG6CO9vzYo/To/77GFwrvT4Yb6aAJH8PX07SFPkhQ=\"\n"),
-      ElementsAre(at(2, 32, "backends.old.password_file",
-                     "give either password or password_file, not both"),
-                  at(6, 5, "users[0].scram_verifier", "give password or scram_verifier, not both")));
+  EXPECT_THAT(yaml_problems("backends:\n"
+                            "  old: { user: a, password: x, password_file: /nonexistent }\n"
+                            "users:\n"
+                            "  - name: app\n"
+                            "    password: p\n"
+                            "    scram_verifier: \"SCRAM-SHA-256$4096:c2FsdA==$"
+                            "nisIrCfbvGYPqwU4XhuUcyNPJfXfi0z5XzhW6NVX+rM=:"
+                            "8cJG6CO9vzYo/To/77GFwrvT4Yb6aAJH8PX07SFPkhQ=\"\n"),
+              ElementsAre(at(2, 32, "backends.old.password_file",
+                             "give either password or password_file, not both"),
+                          at(6, 5, "users[0].scram_verifier",
+                             "give password or scram_verifier, not both")));
 }
 
 TEST(validation, unreadable_files_are_named_with_the_reason) {
   temp_dir dir;
-  const auto problems = yaml_problems("tls: { cert: /nonexistent/x.crt, key: " + dir.path().string() +
-                                      " }\n" + testing::minimal_backends +
-                                      "users:\n  - name: a\n    password_file: /nonexistent/pw\n");
-  EXPECT_THAT(problems,
-              ElementsAre(at(1, 14, "tls.cert",
-                             "cannot read /nonexistent/x.crt: No such file or directory"),
-                          at(1, 39, "tls.key",
-                             "cannot read " + dir.path().string() + ": not a regular file"),
-                          at(6, 20, "users[0].password_file",
-                             "cannot read /nonexistent/pw: No such file or directory")));
+  const auto problems = yaml_problems(
+      "tls: { cert: /nonexistent/x.crt, key: " + dir.path().string() + " }\n" +
+      testing::minimal_backends + "users:\n  - name: a\n    password_file: /nonexistent/pw\n");
+  EXPECT_THAT(
+      problems,
+      ElementsAre(
+          at(1, 14, "tls.cert", "cannot read /nonexistent/x.crt: No such file or directory"),
+          at(1, 39, "tls.key", "cannot read " + dir.path().string() + ": not a regular file"),
+          at(6, 20, "users[0].password_file",
+             "cannot read /nonexistent/pw: No such file or directory")));
 }
 
 TEST(validation, empty_password_file) {
@@ -104,9 +104,9 @@ TEST(validation, client_tls_needs_cert_and_key_together) {
 }
 
 TEST(validation, verifying_backend_tls_needs_a_root_cert) {
-  EXPECT_THAT(yaml_problems("backends:\n  old: { host: db1, user: a, tls: verify-full }\n"),
-              ElementsAre(at(2, 30, "backends.old.tls",
-                             "verify-ca and verify-full need tls_root_cert")));
+  EXPECT_THAT(
+      yaml_problems("backends:\n  old: { host: db1, user: a, tls: verify-full }\n"),
+      ElementsAre(at(2, 30, "backends.old.tls", "verify-ca and verify-full need tls_root_cert")));
 }
 
 TEST(validation, old_and_new_must_differ) {
@@ -115,9 +115,10 @@ TEST(validation, old_and_new_must_differ) {
                             "  new: { host: db1, user: b }\n"),
               ElementsAre(at(3, 3, "backends.new",
                              "is the same database as backends.old (same host, port and dbname)")));
-  EXPECT_NO_THROW((void)load_yaml_string("backends:\n  old: { host: db1, user: a }\n"
-                                         "  new: { host: db1, user: b, dbname: other }\n",
-                                         "t.yaml"));
+  EXPECT_NO_THROW(
+      (void)load_yaml_string("backends:\n  old: { host: db1, user: a }\n"
+                             "  new: { host: db1, user: b, dbname: other }\n",
+                             "t.yaml"));
 }
 
 TEST(validation, listen_addresses_are_not_repeated) {
@@ -130,15 +131,15 @@ TEST(validation, listen_addresses_are_not_repeated) {
 
 TEST(validation, every_problem_is_reported_at_once_in_file_order) {
   const std::string yaml =
-      "phase: 3\n"                                      // 1: needs backends.new (cross-field)
-      "threads: lots\n"                                 // 2: type
-      "listen: [\"localhost\"]\n"                       // 3: bad address
-      "backends:\n"                                     // 4
-      "  old: { host: db1, user: a, prot: 1 }\n"        // 5: unknown key
-      "users:\n"                                        // 6
-      "  - { name: a, password: x }\n"                  // 7
-      "  - { name: a, password: y }\n"                  // 8: duplicate
-      "tls: { required: true }\n";                      // 9: required without cert
+      "phase: 3\n"                                // 1: needs backends.new (cross-field)
+      "threads: lots\n"                           // 2: type
+      "listen: [\"localhost\"]\n"                 // 3: bad address
+      "backends:\n"                               // 4
+      "  old: { host: db1, user: a, prot: 1 }\n"  // 5: unknown key
+      "users:\n"                                  // 6
+      "  - { name: a, password: x }\n"            // 7
+      "  - { name: a, password: y }\n"            // 8: duplicate
+      "tls: { required: true }\n";                // 9: required without cert
   const auto problems = yaml_problems(yaml);
   EXPECT_THAT(problems,
               ElementsAre(at(1, 1, "phase",

@@ -28,18 +28,19 @@ TEST(yaml_errors, only_one_document) {
 }
 
 TEST(yaml_errors, unknown_keys_suggest_the_closest_known_key) {
-  EXPECT_THAT(yaml_problems("threds: 4\n"
-                            "backends:\n"
-                            "  old: { host: db1, user: app, prot: 5432 }\n"
-                            "limits:\n"
-                            "  max_client: 5\n"
-                            "tsl: {}\n"
-                            "colour: blue\n"),
-              ElementsAre(at(1, 1, "threds", "unknown key (did you mean 'threads'?)"),
-                          at(3, 32, "backends.old.prot", "unknown key (did you mean 'port'?)"),
-                          at(5, 3, "limits.max_client", "unknown key (did you mean 'max_clients'?)"),
-                          at(6, 1, "tsl", "unknown key (did you mean 'tls'?)"),
-                          at(7, 1, "colour", "unknown key")));
+  EXPECT_THAT(
+      yaml_problems("threds: 4\n"
+                    "backends:\n"
+                    "  old: { host: db1, user: app, prot: 5432 }\n"
+                    "limits:\n"
+                    "  max_client: 5\n"
+                    "tsl: {}\n"
+                    "colour: blue\n"),
+      ElementsAre(at(1, 1, "threds", "unknown key (did you mean 'threads'?)"),
+                  at(3, 32, "backends.old.prot", "unknown key (did you mean 'port'?)"),
+                  at(5, 3, "limits.max_client", "unknown key (did you mean 'max_clients'?)"),
+                  at(6, 1, "tsl", "unknown key (did you mean 'tls'?)"),
+                  at(7, 1, "colour", "unknown key")));
 }
 
 TEST(yaml_errors, unknown_keys_in_users_and_backends) {
@@ -81,7 +82,7 @@ TEST(yaml_errors, wrong_shapes) {
                           at(1, 1, "", "expected a mapping of options at the top level")));
   EXPECT_THAT(yaml_problems(std::string{testing::minimal_backends} + "users: [app]\n"),
               ElementsAre(at(3, 9, "users[0]",
-                                 "expected a mapping with name and password, not a single value")));
+                             "expected a mapping with name and password, not a single value")));
 }
 
 TEST(yaml_errors, wrong_types) {
@@ -92,41 +93,39 @@ TEST(yaml_errors, wrong_types) {
                     "backends:\n"
                     "  old: { host: db1, user: app, connect_timeout_ms: 1.5, tls: verify_full }\n"
                     "logging: { level: verbose }\n"),
-      ElementsAre(at(1, 8, "phase", "expected an integer"),
-                  at(2, 1, "threads", "expected an integer"),
-                  at(3, 18, "tls.required", "expected true or false"),
-                  at(5, 52, "backends.old.connect_timeout_ms",
-                     "expected a whole number of milliseconds"),
-                  at(5, 62, "backends.old.tls",
-                     "tls must be one of: disable, prefer, require, verify-ca, verify-full "
-                     "(did you mean 'verify-full'?)"),
-                  at(6, 19, "logging.level",
-                     "level must be one of: trace, debug, info, warn, error, off")));
+      ElementsAre(
+          at(1, 8, "phase", "expected an integer"), at(2, 1, "threads", "expected an integer"),
+          at(3, 18, "tls.required", "expected true or false"),
+          at(5, 52, "backends.old.connect_timeout_ms", "expected a whole number of milliseconds"),
+          at(5, 62, "backends.old.tls",
+             "tls must be one of: disable, prefer, require, verify-ca, verify-full "
+             "(did you mean 'verify-full'?)"),
+          at(6, 19, "logging.level",
+             "level must be one of: trace, debug, info, warn, error, off")));
 }
 
 TEST(yaml_errors, out_of_range) {
-  EXPECT_THAT(yaml_problems("phase: 7\n"
-                            "limits: { max_clients: 0, max_message_size: 99999999999999999999 }\n"
-                            "threads: -1\n"
-                            "backends:\n"
-                            "  old: { host: db1, port: 70000, user: app }\n"),
-              ElementsAre(at(1, 8, "phase", "phase must be 0-4"),
-                          at(2, 24, "limits.max_clients", "max_clients must be 1-1000000"),
-                          at(2, 45, "limits.max_message_size",
-                             "max_message_size must be 8192-1073741824"),
-                          at(3, 10, "threads", "threads must be 0-1024"),
-                          at(5, 27, "backends.old.port", "port must be 1-65535")));
+  EXPECT_THAT(
+      yaml_problems("phase: 7\n"
+                    "limits: { max_clients: 0, max_message_size: 99999999999999999999 }\n"
+                    "threads: -1\n"
+                    "backends:\n"
+                    "  old: { host: db1, port: 70000, user: app }\n"),
+      ElementsAre(at(1, 8, "phase", "phase must be 0-4"),
+                  at(2, 24, "limits.max_clients", "max_clients must be 1-1000000"),
+                  at(2, 45, "limits.max_message_size", "max_message_size must be 8192-1073741824"),
+                  at(3, 10, "threads", "threads must be 0-1024"),
+                  at(5, 27, "backends.old.port", "port must be 1-65535")));
 }
 
 TEST(yaml_errors, bad_listen_addresses) {
-  EXPECT_THAT(yaml_problems(std::string{testing::minimal_backends} +
-                            "listen:\n"
-                            "  - 127.0.0.1\n"
-                            "  - \"::1:6432\"\n"
-                            "  - 127.0.0.1:0\n"
-                            "  - unix::6432\n"
-                            "  - \"[]:6432\"\n"
-                            "  - [a]\n"),
+  EXPECT_THAT(yaml_problems(std::string{testing::minimal_backends} + "listen:\n"
+                                                                     "  - 127.0.0.1\n"
+                                                                     "  - \"::1:6432\"\n"
+                                                                     "  - 127.0.0.1:0\n"
+                                                                     "  - unix::6432\n"
+                                                                     "  - \"[]:6432\"\n"
+                                                                     "  - [a]\n"),
               ElementsAre(at(4, 5, "listen[0]", "expected host:port"),
                           at(5, 5, "listen[1]", "IPv6 addresses need brackets, as in [::1]:6432"),
                           at(6, 5, "listen[2]", "port must be 1-65535"),
@@ -157,19 +156,20 @@ TEST(yaml_errors, scram_verifier_must_have_the_pg_authid_form) {
   const std::string message =
       "expected SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey> (base64 salt and "
       "32-byte keys, as in pg_authid)";
-  for (const std::string& bad : std::vector<std::string>{"md5abcdef", "SCRAM-SHA-256$0:c2FsdA==$" + good_keys,
-                                "SCRAM-SHA-256$4096:c2FsdA==$" + good_keys.substr(4),
-                                "SCRAM-SHA-256$4096:!!!!$" + good_keys,
-                                "SCRAM-SHA-256$4096:c2FsdA==" + good_keys}) {
+  for (const std::string& bad : std::vector<std::string>{
+           "md5abcdef", "SCRAM-SHA-256$0:c2FsdA==$" + good_keys,
+           "SCRAM-SHA-256$4096:c2FsdA==$" + good_keys.substr(4),
+           "SCRAM-SHA-256$4096:!!!!$" + good_keys, "SCRAM-SHA-256$4096:c2FsdA==" + good_keys}) {
     EXPECT_THAT(yaml_problems(std::string{testing::minimal_backends} +
                               "users:\n  - name: a\n    scram_verifier: \"" + bad + "\"\n"),
                 ElementsAre(at(5, 21, "users[0].scram_verifier", message)))
         << bad;
   }
-  EXPECT_NO_THROW((void)load_yaml_string(
-      std::string{testing::minimal_backends} + "users:\n  - name: a\n    scram_verifier: "
-                                               "\"SCRAM-SHA-256$4096:c2FsdA==$" + good_keys + "\"\n",
-      "t.yaml"));
+  EXPECT_NO_THROW((void)load_yaml_string(std::string{testing::minimal_backends} +
+                                             "users:\n  - name: a\n    scram_verifier: "
+                                             "\"SCRAM-SHA-256$4096:c2FsdA==$" +
+                                             good_keys + "\"\n",
+                                         "t.yaml"));
 }
 
 }  // namespace

@@ -130,8 +130,8 @@ TEST(yaml_load, minimal_file_takes_defaults_and_derives_the_user) {
 }
 
 TEST(yaml_load, listen_takes_a_single_address_too) {
-  const config c = load_yaml_string(std::string{"listen: '*:7000'\n"} + testing::minimal_backends,
-                                    "t.yaml");
+  const config c =
+      load_yaml_string(std::string{"listen: '*:7000'\n"} + testing::minimal_backends, "t.yaml");
   ASSERT_EQ(c.listen.size(), 1u);
   EXPECT_EQ(c.listen[0].host, "*");
   EXPECT_EQ(c.listen[0].port, 7000);
@@ -167,7 +167,8 @@ TEST(yaml_load, password_file_absolute_path_and_plain_password_agree) {
   temp_dir dir;
   const auto pw = dir.write("pw", "same\n");
   const config a = load_yaml_string("backends:\n  old: { user: u, password: same }\n", "a");
-  const config b = load_yaml_string("backends:\n  old: { user: u, password_file: " + pw + " }\n", "b");
+  const config b =
+      load_yaml_string("backends:\n  old: { user: u, password_file: " + pw + " }\n", "b");
   EXPECT_EQ(a.old_backend.credentials, b.old_backend.credentials);
 }
 
@@ -177,15 +178,16 @@ TEST(yaml_load, boolean_spellings) {
   dir.write("k", "x");
   for (const auto* spelling : {"true", "True", "yes", "on"}) {
     const auto path = dir.write("t.yaml", std::string{"tls: { cert: c, key: k, required: "} +
-                                               spelling + " }\n" + testing::minimal_backends);
+                                              spelling + " }\n" + testing::minimal_backends);
     EXPECT_TRUE(load_file(path).tls.required) << spelling;
   }
 }
 
 TEST(yaml_load, warns_about_a_new_mapping_without_a_new_backend) {
-  const config c = load_yaml_string(std::string{testing::minimal_backends} +
-                                        "users:\n  - name: a\n    password: p\n    new: { user: b }\n",
-                                    "t.yaml");
+  const config c =
+      load_yaml_string(std::string{testing::minimal_backends} +
+                           "users:\n  - name: a\n    password: p\n    new: { user: b }\n",
+                       "t.yaml");
   ASSERT_EQ(c.warnings.size(), 1u);
   EXPECT_EQ(c.warnings[0].key, "users[0].new");
   EXPECT_EQ(c.warnings[0].line, 6);
