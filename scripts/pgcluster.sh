@@ -149,7 +149,8 @@ cmd_create() {
   ensure_traversable "$dir"
   cp -a "$template/." "$dir/"
   mkdir -p "$dir/log"
-  is_root && chown -R "$pg_user:" "$dir"
+  # cp -a as root already kept dwpg as the owner of the copied files.
+  is_root && chown "$pg_user:" "$dir" "$dir/log"
   chmod 0700 "$dir"
 
   {

@@ -76,6 +76,7 @@ void proxy_process::start_stand_in(const proxy_options& options) {
   std::vector<std::string> settings = options.direct_settings;
   if (!options.tls_cert.empty()) settings.emplace_back("ssl=on");
   stand_in_ = std::make_unique<pg_cluster>(work_dir_ / "stand-in", settings);
+  if (keep_files()) stand_in_->keep_files();
   if (!options.tls_cert.empty()) {
     copy_for_server(options.tls_cert, stand_in_->dir() / "server.crt", stand_in_->dir());
     copy_for_server(options.tls_key, stand_in_->dir() / "server.key", stand_in_->dir());
