@@ -59,14 +59,21 @@ dw_make_service_dir() { # DIR
   if dw_is_root; then chown "$dw_service_user:" "$1"; fi
 }
 
-# Replaces the current (sub)shell with CMD run as the service user when root, so that
-# `dw_exec_as_service_user cmd &` leaves the server's own pid in $!.
-dw_exec_as_service_user() {
+# Replaces the current (sub)shell with CMD in a session of its own, as a daemon would run:
+# Linux's autogroup scheduler shares CPU per session, and every PostgreSQL backend is a
+# session of its own, so a proxy left in the script's session would split one share with
+# pgbench. setsid execs without forking here (a background job is no group leader), so
+# `dw_exec_daemon cmd &` leaves the server's own pid in $!.
+dw_exec_daemon() {
+  exec setsid -- "$@"
+}
+# The same, run as the service user when root (pgbouncer refuses to run as root).
+dw_exec_daemon_as_service_user() {
   cd / || exit 1
   if dw_is_root; then
-    exec setpriv --reuid="$dw_service_user" --regid="$dw_service_user" --init-groups -- "$@"
+    dw_exec_daemon setpriv --reuid="$dw_service_user" --regid="$dw_service_user" --init-groups -- "$@"
   fi
-  exec "$@"
+  dw_exec_daemon "$@"
 }
 
 # Raises the soft open-files limit to at least N (up to the hard limit).
@@ -230,7 +237,7 @@ verbose = 0
 INI
   chmod 600 "$dir/userlist.txt" "$dir/pgbouncer.ini"
   if dw_is_root; then chown "$dw_service_user:" "$dir/userlist.txt" "$dir/pgbouncer.ini"; fi
-  dw_exec_as_service_user pgbouncer -q "$dir/pgbouncer.ini" >>"$dir/pgbouncer.stderr" 2>&1 &
+  dw_exec_daemon_as_service_user pgbouncer -q "$dir/pgbouncer.ini" >>"$dir/pgbouncer.stderr" 2>&1 &
   dw_pgbouncer_pid=$!
   dw_defer dw_stop_pid "$dw_pgbouncer_pid"
   if ! dw_wait_login "$(dw_uri "$port")" "$dw_pgbouncer_pid" 20; then
@@ -246,7 +253,7 @@ dw_dwproxy_pid=
 dw_dwproxy_start() { # LOG LISTEN_PORT ARGS...
   local log=$1 port=$2
   shift 2
-  "$dw_proxy_bin" --listen "127.0.0.1:$port" "$@" >>"$log" 2>&1 &
+  dw_exec_daemon "$dw_proxy_bin" --listen "127.0.0.1:$port" "$@" >>"$log" 2>&1 &
   dw_dwproxy_pid=$!
   dw_defer dw_stop_pid "$dw_dwproxy_pid"
   if dw_wait_login "$(dw_uri "$port")" "$dw_dwproxy_pid" 20; then
