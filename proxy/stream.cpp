@@ -1,6 +1,7 @@
 #include "proxy/stream.hpp"
 
 #include <boost/asio/write.hpp>
+#include <fmt/format.h>
 
 #include <array>
 
@@ -53,13 +54,13 @@ std::string stream::peer() const {
     const auto* in = reinterpret_cast<const sockaddr_in*>(sa);
     ::inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
     port = ntohs(in->sin_port);
-    return std::string{host} + ":" + std::to_string(port);
+    return fmt::format("{}:{}", host, port);
   }
   if (sa->sa_family == AF_INET6) {
     const auto* in6 = reinterpret_cast<const sockaddr_in6*>(sa);
     ::inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
     port = ntohs(in6->sin6_port);
-    return "[" + std::string{host} + "]:" + std::to_string(port);
+    return fmt::format("[{}]:{}", host, port);
   }
   return "?";
 }
@@ -72,14 +73,24 @@ awaitable<boost::system::result<std::span<const std::byte>>> stream::read_some()
     co_return std::span<const std::byte>{tls_input_.data(), n};
   }
   const std::span<std::byte> scratch = thread_scratch();
+  // In request/response traffic a read right after the previous one nearly always finds
+  // nothing (EAGAIN), so wait for readiness first. Only when the last read filled the whole
+  // buffer is more data likely queued already. Waiting re-arms the edge-triggered epoll
+  // registration (EPOLL_CTL_MOD), so data that arrived earlier is not missed.
+  bool wait_first = !last_read_filled_;
   for (;;) {
-    // Read first, wait only after EAGAIN: Asio's epoll reactor is edge-triggered.
+    if (wait_first) {
+      auto [wait_ec] = co_await socket_.async_wait(socket_type::wait_read, use_nothrow);
+      if (wait_ec) co_return wait_ec;
+    }
     error_code ec;
     const std::size_t n = socket_.read_some(asio::buffer(scratch.data(), scratch.size()), ec);
-    if (!ec) co_return std::span<const std::byte>{scratch.data(), n};
+    if (!ec) {
+      last_read_filled_ = n == scratch.size();
+      co_return std::span<const std::byte>{scratch.data(), n};
+    }
     if (ec != asio::error::would_block && ec != asio::error::try_again) co_return ec;
-    auto [wait_ec] = co_await socket_.async_wait(socket_type::wait_read, use_nothrow);
-    if (wait_ec) co_return wait_ec;
+    wait_first = true;
   }
 }
 

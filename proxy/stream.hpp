@@ -55,6 +55,7 @@ class stream {
   std::vector<std::byte> pending_;    // bytes of a write that had to suspend
   std::vector<std::byte> tls_input_;  // TLS records are decrypted into the stream's own buffer
   bool writing_ = false;
+  bool last_read_filled_ = false;     // the previous read filled the scratch buffer
 };
 
 }  // namespace dw::proxy
