@@ -88,13 +88,17 @@ dw_raise_nofile() { # N
 # --- ports ---------------------------------------------------------------------------
 
 dw_ports_taken=()
-# Sets VAR to a loopback TCP port nobody listens on and this run has not handed out.
+# Sets VAR to a TCP port that no socket uses in any state and this run has not handed out.
+# Ports come from below the kernel's ephemeral range: the many client connections of a
+# benchmark take ephemeral local ports, and one of those would make the listen fail.
 dw_pick_port() { # VAR
-  local p tries
+  local p tries low
+  read -r low _ </proc/sys/net/ipv4/ip_local_port_range
+  ((low > 12000)) || dw_die "ephemeral port range starts at $low; no room below it"
   for ((tries = 0; tries < 500; tries++)); do
-    p=$((20000 + RANDOM % 25000))
+    p=$((10000 + RANDOM % (low - 10000)))
     [[ " ${dw_ports_taken[*]} " == *" $p "* ]] && continue
-    [[ -n $(ss -Hltn "sport = :$p") ]] && continue
+    [[ -n $(ss -Htan "sport = :$p") ]] && continue
     dw_ports_taken+=("$p")
     printf -v "$1" '%s' "$p"
     return 0
