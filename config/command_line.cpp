@@ -4,6 +4,7 @@
 #include "config/command_line.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include "config/conninfo.hpp"
 #include "config/options.hpp"
@@ -70,6 +71,8 @@ class parser {
   void report(std::string key, std::string msg) {
     problems_.push_back(problem{"command line", 0, 0, std::move(key), std::move(msg)});
   }
+  /// The separate argument after a flag that takes one; nullopt (reported) when missing.
+  std::optional<std::string_view> take_value(const flag_spec& f, const char* next, int& index);
   void apply(const flag_spec& f, std::string_view value);
   std::optional<backend> read_backend(const flag_spec& f, std::string_view value);
 
@@ -94,30 +97,37 @@ command_line parser::run(int argc, const char* const* argv) {
       report(std::string{name}, "unknown flag" + did_you_mean(name, flag_names()));
       continue;
     }
-    std::string_view value;
-    if (eq != std::string_view::npos) {
-      value = arg.substr(eq + 1);
-      if (f->metavar.empty()) report(std::string{name}, "takes no value");
-    } else if (!f->metavar.empty()) {
-      if (i + 1 >= argc || std::string_view{argv[i + 1]}.starts_with("--")) {
-        report(std::string{name}, "needs a value (" + std::string{f->metavar} + ")");
-        continue;
-      }
-      value = argv[++i];
-    }
+    const auto value = eq != std::string_view::npos
+                           ? std::optional{arg.substr(eq + 1)}
+                           : take_value(*f, i + 1 < argc ? argv[i + 1] : nullptr, i);
+    if (!value) continue;
+    if (eq != std::string_view::npos && f->metavar.empty())
+      report(std::string{name}, "takes no value");
     const bool repeated = std::find(seen_.begin(), seen_.end(), f->name) != seen_.end();
     seen_.push_back(f->name);
     if (repeated && f->option != "listen") {
       report(std::string{name}, "given more than once");
       continue;
     }
-    apply(*f, value);
+    apply(*f, *value);
   }
-  if (!cl_.config_file.empty() && std::count(seen_.begin(), seen_.end(), "--config") &&
+  if (std::count(seen_.begin(), seen_.end(), "--config") &&
       std::count(seen_.begin(), seen_.end(), "--check-config"))
     report("--check-config", "give --config or --check-config, not both");
   if (!problems_.empty()) throw config_error{std::move(problems_)};
   return std::move(cl_);
+}
+
+std::optional<std::string_view> parser::take_value(const flag_spec& f, const char* next,
+                                                   int& index) {
+  if (f.metavar.empty()) return std::string_view{};
+  // A following flag means the value was forgotten; a value starting with "--" needs "=".
+  if (next == nullptr || std::string_view{next}.starts_with("--")) {
+    report(std::string{f.name}, "needs a value (" + std::string{f.metavar} + ")");
+    return std::nullopt;
+  }
+  ++index;
+  return std::string_view{next};
 }
 
 void parser::apply(const flag_spec& f, std::string_view value) {

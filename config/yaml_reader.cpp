@@ -89,8 +89,10 @@ class yaml_reader {
 template <class Fn>
 void yaml_reader::for_each_entry(const YAML::Node& map, const std::string& path, Fn&& fn) {
   std::map<std::string, int> seen;
-  for (auto it = map.begin(); it != map.end(); ++it) {
-    const YAML::Node& key = it->first;
+  // Range-for keeps each entry alive for the body; yaml-cpp's it->first would point into a
+  // temporary proxy that dies at the end of the statement.
+  for (const auto& entry : map) {
+    const YAML::Node& key = entry.first;
     if (!key.IsScalar()) {
       report(key, path, "keys must be plain names, not " + kind_of(key));
       continue;
@@ -101,7 +103,7 @@ void yaml_reader::for_each_entry(const YAML::Node& map, const std::string& path,
              "given twice (first at line " + std::to_string(prev->second) + ")");
       continue;
     }
-    fn(key.Scalar(), key, it->second);
+    fn(key.Scalar(), key, entry.second);
   }
 }
 
@@ -176,7 +178,7 @@ void yaml_reader::read_listen(const option& o, field_ref f, const YAML::Node& va
   if (value.IsScalar())
     items.push_back(value);
   else if (value.IsSequence())
-    for (const YAML::Node& item : value) items.push_back(item);
+    for (const auto& item : value) items.push_back(item);
   if (items.empty()) return report(value, path, "expected one address or a list of addresses");
   for (std::size_t i = 0; i < items.size(); ++i) {
     const auto item_path = path + "[" + std::to_string(i) + "]";
