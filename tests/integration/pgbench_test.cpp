@@ -14,8 +14,12 @@ class pgbench : public ::testing::TestWithParam<const char*> {
  protected:
   // pgbench -i through the proxy too: it drops, creates, COPYs 100k rows and vacuums.
   static void SetUpTestSuite() {
-    const auto r = run_pgbench(default_proxy().client_env(), {"-i", "-s", "1", "-q"});
-    init_result_ = new command_result(r);
+    init_result_ = new command_result;
+    try {
+      *init_result_ = run_pgbench(default_proxy().client_env(), {"-i", "-s", "1", "-q"});
+    } catch (const std::exception& e) {
+      init_result_->err = e.what();
+    }
   }
   static void TearDownTestSuite() {
     delete init_result_;
@@ -27,7 +31,6 @@ class pgbench : public ::testing::TestWithParam<const char*> {
 command_result* pgbench::init_result_ = nullptr;
 
 TEST_P(pgbench, four_clients_complete_every_transaction) {
-  ASSERT_NE(init_result_, nullptr);
   ASSERT_TRUE(init_result_->ok()) << "pgbench -i failed: " << init_result_->describe();
   ASSERT_EQ(pg_value(old_cluster().admin_conninfo(), "SELECT count(*) FROM pgbench_accounts"), "100000");
 

@@ -20,6 +20,7 @@ struct shared_state {
   std::unique_ptr<pg_cluster> old_backend;
   std::unique_ptr<pg_cluster> new_backend;
   std::unique_ptr<proxy_process> proxy;
+  std::string proxy_error;  ///< why the default proxy failed to start, so later tests fail fast
   std::atomic<int> next_dir{0};
 };
 
@@ -139,7 +140,15 @@ pg_cluster& new_cluster() { return require(state().new_backend, "NEW"); }
 
 proxy_process& default_proxy() {
   auto& s = state();
-  if (!s.proxy) s.proxy = std::make_unique<proxy_process>(quick_start(old_cluster()));
+  if (!s.proxy_error.empty()) throw std::runtime_error("default proxy failed to start earlier: " + s.proxy_error);
+  if (!s.proxy) {
+    try {
+      s.proxy = std::make_unique<proxy_process>(quick_start(old_cluster()));
+    } catch (const std::exception& e) {
+      s.proxy_error = e.what();
+      throw;
+    }
+  }
   return *s.proxy;
 }
 
