@@ -1,0 +1,101 @@
+// Request lines of the control protocol: parsing, writing, and the help text. Requests come
+// from anyone who can open the socket, so parsing bounds the length and refuses control
+// characters (they would otherwise end up verbatim in the proxy's log).
+#include <array>
+
+#include <fmt/format.h>
+
+#include "control/control_protocol.hpp"
+
+namespace dw::control {
+namespace {
+
+constexpr std::array<std::string_view, 6> command_names = {
+    "status", "phase", "pause", "resume", "ack-divergence", "help"};
+
+constexpr std::array<std::string_view, 6> help_lines = {
+    "status                 phase, sessions, backends, shadow lag, divergences, gates",
+    "phase N [--force]      move to phase N (0-4 or its name); answers when the move is done",
+    "pause                  stop admitting new transactions (clients wait, nobody is refused)",
+    "resume                 admit transactions again",
+    "ack-divergence         acknowledge recorded divergences so the gates open again",
+    "help                   this list",
+};
+
+std::vector<std::string_view> split_words(std::string_view line) {
+  std::vector<std::string_view> words;
+  std::size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    const std::size_t start = i;
+    while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
+    if (i > start) words.push_back(line.substr(start, i - start));
+  }
+  return words;
+}
+
+/// Quotes what the client sent, cut short: enough to recognise a typo, not an echo chamber.
+std::string quote(std::string_view word) {
+  constexpr std::size_t max_echo = 40;
+  if (word.size() > max_echo) return fmt::format("'{}...'", word.substr(0, max_echo));
+  return fmt::format("'{}'", word);
+}
+
+outcome<request> parse_phase_args(std::span<const std::string_view> args) {
+  request r{.cmd = command::phase};
+  std::optional<phase> target;
+  for (auto a : args) {
+    if (a == "--force") {
+      if (r.force) return fail("'phase' got --force twice");
+      r.force = true;
+    } else if (target) {
+      return fail("'phase' takes one phase, got " + quote(a) + " as well");
+    } else if (target = parse_phase(a); !target) {
+      return fail("'phase' needs 0-4 or a phase name (passthrough, dual-write, shadow-read, "
+                  "cutover, cleanup), got " + quote(a));
+    }
+  }
+  if (!target) return fail("'phase' needs a phase: phase N [--force]");
+  r.target = *target;
+  return r;
+}
+
+}  // namespace
+
+std::string_view command_name(command c) noexcept {
+  return command_names.at(static_cast<std::size_t>(c));
+}
+
+std::span<const std::string_view> command_help() noexcept { return help_lines; }
+
+outcome<request> parse_request(std::string_view line) {
+  if (line.size() > max_line_length)
+    return fail(fmt::format("request longer than {} bytes", max_line_length));
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  for (unsigned char c : line)
+    if ((c < 0x20 && c != '\t') || c == 0x7f) return fail("request contains control characters");
+
+  const auto words = split_words(line);
+  if (words.empty()) return fail("empty request; send 'help' for the commands");
+  const std::span<const std::string_view> args{words.data() + 1, words.size() - 1};
+  for (std::size_t i = 0; i < command_names.size(); ++i) {
+    if (words[0] != command_names[i]) continue;
+    const auto cmd = static_cast<command>(i);
+    if (cmd == command::phase) return parse_phase_args(args);
+    if (!args.empty())
+      return fail(fmt::format("'{}' takes no arguments, got {}", words[0], quote(args[0])));
+    return request{.cmd = cmd};
+  }
+  return fail("unknown command " + quote(words[0]) + "; send 'help' for the commands");
+}
+
+std::string write_request(const request& r) {
+  if (r.cmd != command::phase) return std::string(command_name(r.cmd)) + "\n";
+  return fmt::format("phase {}{}\n", phase_number(r.target), r.force ? " --force" : "");
+}
+
+response error_response(std::string message) {
+  return response{.ok = false, .error = std::move(message), .data = {}};
+}
+
+}  // namespace dw::control
