@@ -7,6 +7,8 @@
 
 #include <thread>
 
+#include "config/problem.hpp"
+#include "config/reload.hpp"
 #include "proxy/cancel_registry.hpp"
 #include "proxy/listener.hpp"
 #include "proxy/runtime.hpp"
@@ -28,17 +30,20 @@ void configure_logging(const config::logging& log) {
   spdlog::set_default_logger(logger);
 }
 
-void warn_about_trusted_users(const config::config& cfg) {
-  for (const auto& u : cfg.users)
-    if (u.password.empty() && u.scram_verifier.empty())
-      spdlog::warn("user '{}' has no password: clients log in as it without authenticating",
-                   u.name);
+void log_config_warnings(const config::config& cfg) {
+  for (const auto& w : cfg.warnings) spdlog::warn("{}", config::to_string(w));
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
+  return out;
 }
 
 class server {
  public:
   server(config::config cfg, config_loader reload) : reload_{std::move(reload)} {
-    warn_about_trusted_users(cfg);
+    log_config_warnings(cfg);
     shared_.cancels = &cancels_;
     shared_.phase.store(cfg.phase);
     unsigned threads = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
@@ -128,13 +133,20 @@ class server {
     try {
       config::config fresh = reload_();
       auto current = shared_.current.load();
-      warn_about_trusted_users(fresh);
+      const config::reload_plan plan = config::plan_reload(current->cfg, fresh);
+      if (plan.empty()) {
+        spdlog::info("SIGHUP: configuration unchanged");
+        return;
+      }
+      log_config_warnings(fresh);
       if (fresh.log.level != current->cfg.log.level)
         spdlog::default_logger()->set_level(spdlog::level::from_str(fresh.log.level));
-      // Listeners, threads and backends of running sessions stay; new sessions see the
-      // new users, limits and TLS files.
+      // Running sessions keep their snapshot; new sessions see the new users, limits, TLS
+      // files and backends. Listeners and threads are bound at startup.
       shared_.current.store(runtime::build(std::move(fresh)));
-      spdlog::info("configuration reloaded");
+      if (!plan.applied.empty()) spdlog::info("configuration reloaded: {}", join(plan.applied));
+      if (!plan.needs_restart.empty())
+        spdlog::warn("changed but only applied after a restart: {}", join(plan.needs_restart));
     } catch (const std::exception& e) {
       spdlog::error("reload failed, keeping the running configuration: {}", e.what());
     }

@@ -107,9 +107,10 @@ awaitable<void> session::run() {
   spdlog::debug("{} relaying", log_prefix());
   if (runtime_->cfg.limits.idle_timeout.count() > 0) arm_idle_timeout();
   // The backend direction runs as its own coroutine; this one relays the client's side.
-  asio::co_spawn(owner_.context(), [self]() -> awaitable<void> {
-    co_await self->relay_backend_to_client();
-  }, asio::detached);
+  // The handler's copy of `self` keeps the session alive while either direction runs.
+  asio::co_spawn(owner_.context(), relay_backend_to_client(), [self](std::exception_ptr e) {
+    if (e) self->close_all();
+  });
   co_await relay_client_to_backend();
 }
 
@@ -225,7 +226,6 @@ awaitable<void> session::relay_client_to_backend() {
 }
 
 awaitable<void> session::relay_backend_to_client() {
-  auto self = shared_from_this();
   protocol::limits backend_limits;
   backend_limits.max_message = backend_message_limit;
   backend_limits.max_small = backend_message_limit;

@@ -236,6 +236,7 @@ awaitable<bool> session::open_primary(const user_entry& user, const std::string&
   std::vector<std::byte> out;
   msg::write_authentication_ok(out);
   for (const auto& [name, value] : primary_->parameters) msg::write_parameter_status(out, name, value);
+  parameter_list{}.swap(primary_->parameters);  // sent; an idle session should hold no copies
   msg::write_backend_key_data(out, cancel_key_->process_id, cancel_key_->secret_key);
   msg::write_ready_for_query(out, 'I');
   if (co_await client_->write(out)) co_return false;

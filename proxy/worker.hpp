@@ -50,7 +50,9 @@ class worker {
  private:
   unsigned index_;
   shared_state& shared_;
-  asio::io_context context_{1};
+  // One thread, and every I/O object of this context is used only from it: the reactor's
+  // per-descriptor locks are pure overhead (they stay on for registration and posting).
+  asio::io_context context_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   std::thread thread_;
   std::unordered_set<session*> sessions_;
