@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 
 #include "compare/function_rules.hpp"
 #include "compare/parse_nodes.hpp"
@@ -30,30 +29,6 @@ bool is_time_keyword(std::string_view svfop) {
   // not CURRENT_USER, CURRENT_SCHEMA and the like.
   return svfop.starts_with("SVFOP_CURRENT_DATE") || svfop.starts_with("SVFOP_CURRENT_TIME") ||
          svfop.starts_with("SVFOP_LOCALTIME");
-}
-
-// EXPLAIN runs its statement only with ANALYZE; an explicit false/off/0 keeps it from running.
-bool explain_runs(const json::object& explain) {
-  const auto* options = array_field(explain, "options");
-  if (options == nullptr) return false;
-  for (const auto& option : *options) {
-    const auto opt = as_node(option);
-    if (!opt || opt->type != "DefElem" || string_field(*opt->fields, "defname") != "analyze")
-      continue;
-    const auto* arg = opt->fields->if_contains("arg");
-    const auto value = arg != nullptr ? as_node(*arg) : std::nullopt;
-    if (!value) return true;
-    if (value->type == "Integer") return detail::int_field(*value->fields, "ival") != 0;
-    if (value->type == "Boolean") return bool_field(*value->fields, "boolval");
-    if (value->type == "String") {
-      std::string text{string_field(*value->fields, "sval")};
-      std::transform(text.begin(), text.end(), text.begin(),
-                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-      return text != "false" && text != "off" && text != "no" && text != "0";
-    }
-    return true;
-  }
-  return false;
 }
 
 transaction_verb verb_of(std::string_view kind) {
@@ -120,7 +95,7 @@ void statement_walk::statement(const node& n) {
   } else if (n.type == "ExplainStmt") {
     const auto* query = f.if_contains("query");
     const auto inner = query != nullptr ? as_node(*query) : std::nullopt;
-    if (inner && explain_runs(f)) statement(*inner);
+    if (inner && detail::explain_runs(f)) statement(*inner);
   } else if (n.type == "CopyStmt") {
     on_copy(f);
   } else if (n.type == "TransactionStmt") {

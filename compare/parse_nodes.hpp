@@ -7,7 +7,10 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
+#include <algorithm>
+#include <cctype>
 #include <cstdint>
+#include <string>
 #include <optional>
 #include <string_view>
 
@@ -72,6 +75,30 @@ struct node {
 [[nodiscard]] inline std::string_view string_node(const boost::json::value& v) {
   const auto n = as_node(v);
   return n && n->type == "String" ? string_field(*n->fields, "sval") : std::string_view{};
+}
+
+// EXPLAIN runs its statement only with ANALYZE; an explicit false/off/0 keeps it from running.
+[[nodiscard]] inline bool explain_runs(const boost::json::object& explain) {
+  const auto* options = array_field(explain, "options");
+  if (options == nullptr) return false;
+  for (const auto& option : *options) {
+    const auto opt = as_node(option);
+    if (!opt || opt->type != "DefElem" || string_field(*opt->fields, "defname") != "analyze")
+      continue;
+    const auto* arg = opt->fields->if_contains("arg");
+    const auto value = arg != nullptr ? as_node(*arg) : std::nullopt;
+    if (!value) return true;
+    if (value->type == "Integer") return int_field(*value->fields, "ival") != 0;
+    if (value->type == "Boolean") return bool_field(*value->fields, "boolval");
+    if (value->type == "String") {
+      std::string text{string_field(*value->fields, "sval")};
+      std::transform(text.begin(), text.end(), text.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      return text != "false" && text != "off" && text != "no" && text != "0";
+    }
+    return true;
+  }
+  return false;
 }
 
 }  // namespace dw::compare::detail
