@@ -59,6 +59,8 @@ struct status_data {
   std::optional<phase> next;       ///< next forward phase; nullopt in cleanup
   std::vector<gate_failure> next_blocked_by;  ///< gates the next forward move fails now
   std::uint64_t queued_commands = 0;          ///< mutating commands running or waiting
+
+  friend bool operator==(const status_data&, const status_data&) = default;
 };
 
 /// `phase N`: answered when the move is done, refused or failed.
@@ -74,6 +76,8 @@ struct move_data {
   std::vector<gate_failure> overridden;   ///< forced past these
   std::vector<gate_failure> refused_by;   ///< refused because of these
   std::optional<move_report> report;      ///< the proxy carried the move out
+
+  friend bool operator==(const move_data&, const move_data&) = default;
 };
 
 /// `pause` and `resume`.
@@ -81,16 +85,22 @@ struct pause_data {
   bool paused = false;
   bool changed = false;                   ///< false: already in that state
   std::optional<std::uint64_t> in_flight; ///< pause only: transactions still running
+
+  friend bool operator==(const pause_data&, const pause_data&) = default;
 };
 
 /// `ack-divergence`.
 struct ack_data {
   std::uint64_t acknowledged = 0;
+
+  friend bool operator==(const ack_data&, const ack_data&) = default;
 };
 
 /// `help`.
 struct help_data {
   std::vector<std::string> commands;
+
+  friend bool operator==(const help_data&, const help_data&) = default;
 };
 
 using response_data =
@@ -100,6 +110,8 @@ struct response {
   bool ok = true;
   std::string error;   ///< set when !ok
   response_data data;  ///< monostate: a bare error (bad request, timeout, ...)
+
+  friend bool operator==(const response&, const response&) = default;
 };
 
 /// A bare error response.

@@ -69,9 +69,9 @@ std::string_view command_name(command c) noexcept {
 std::span<const std::string_view> command_help() noexcept { return help_lines; }
 
 outcome<request> parse_request(std::string_view line) {
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   if (line.size() > max_line_length)
     return fail(fmt::format("request longer than {} bytes", max_line_length));
-  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   for (unsigned char c : line)
     if ((c < 0x20 && c != '\t') || c == 0x7f) return fail("request contains control characters");
 

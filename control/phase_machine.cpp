@@ -184,10 +184,10 @@ boost::system::result<move_plan, refusal> plan_move(phase current, phase target,
     }
     auto failing = check_gates(target, inputs, bounds);
     if (!failing.empty() && !force) {
-      return refuse(refusal_reason::gates_failed,
-                    fmt::format("cannot move {}: {}; use --force to override",
-                                move, join_messages(failing)),
-                    std::move(failing));
+      // Built first: argument evaluation order would let the move below empty `failing`.
+      auto message =
+          fmt::format("cannot move {}: {}; use --force to override", move, join_messages(failing));
+      return refuse(refusal_reason::gates_failed, std::move(message), std::move(failing));
     }
     plan.kind = move_kind::forward;
     plan.forced = !failing.empty();

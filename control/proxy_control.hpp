@@ -47,11 +47,15 @@ struct status_snapshot {
 struct move_report {
   std::chrono::milliseconds took{0};        ///< request to resume
   std::chrono::milliseconds paused_for{0};  ///< longest time new transactions were held (flips)
+
+  friend bool operator==(const move_report&, const move_report&) = default;
 };
 
 struct pause_report {
   bool changed = false;          ///< false: already paused (idempotent)
   std::uint64_t in_flight = 0;   ///< transactions still running; they finish, new ones wait
+
+  friend bool operator==(const pause_report&, const pause_report&) = default;
 };
 
 class proxy_control {
