@@ -92,7 +92,9 @@ using frontend_message =
                  describe, execute, close, sync, flush, terminate, copy_data, copy_done, copy_fail,
                  function_call, password_message>;
 
-/// Decodes one frontend frame; type '\0' is a startup-family packet.
+/// Decodes one frontend frame; type '\0' is a startup-family packet. Errors: malformed_body,
+/// trailing_bytes, unknown_message_type; for startup packets unknown_startup_code (a 1234.x
+/// code other than cancel/SSL/GSSENC) and unsupported_protocol_version (any other major but 3).
 [[nodiscard]] result<frontend_message> decode_frontend(const frame& f);
 /// A cleartext or MD5 PasswordMessage body: one NUL-terminated string, nothing after it.
 [[nodiscard]] result<std::string_view> parse_password(std::span<const std::byte> body);
