@@ -3,6 +3,7 @@
 // so the exit status tells a script whether the migration step happened.
 #include "control/cli.hpp"
 
+#include <fmt/format.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -12,8 +13,6 @@
 #include <charconv>
 #include <ostream>
 #include <system_error>
-
-#include <fmt/format.h>
 
 namespace dw::control {
 namespace {
@@ -64,8 +63,7 @@ outcome<std::chrono::milliseconds> parse_timeout(std::string_view v) {
 
 outcome<command> parse_command(std::string_view word) {
   if (word == "ack" || word == "ack-divergence") return command::ack_divergence;
-  for (auto c : {command::status, command::phase, command::pause, command::resume,
-                 command::help})
+  for (auto c : {command::status, command::phase, command::pause, command::resume, command::help})
     if (command_name(c) == word) return c;
   return fail("unknown command '" + std::string(word) + "'");
 }

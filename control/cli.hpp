@@ -15,7 +15,7 @@
 namespace dw::control {
 
 inline constexpr int exit_ok = 0;
-inline constexpr int exit_failed = 1;        ///< refused, failed, timed out, bad answer
+inline constexpr int exit_failed = 1;  ///< refused, failed, timed out, bad answer
 inline constexpr int exit_usage = 2;
 inline constexpr int exit_no_connection = 3;
 

@@ -1,8 +1,8 @@
 // dwctl's human output: a small aligned table for status, one or two lines for the rest.
 // Scripts should use --json; this form may change to read better.
-#include <ostream>
-
 #include <fmt/format.h>
+
+#include <ostream>
 
 #include "control/cli.hpp"
 
@@ -47,14 +47,17 @@ void render_status(const status_data& s, std::ostream& out) {
   row(out, "paused", p.paused ? "yes (new transactions wait)" : "no");
   row(out, "sessions", fmt::format("{} ({} in a transaction)", p.sessions, p.in_transaction));
   render_gates(p.gates, out);
-  row(out, "diverged", fmt::format("{} session(s); {} divergence(s) recorded",
-                                   p.gates.diverged_sessions, p.divergences));
-  row(out, "last move", fmt::format("{}  {}{}", format_utc(s.last_move.updated_at),
-                                    s.last_move.reason, s.last_move.forced ? " (forced)" : ""));
+  row(out, "diverged",
+      fmt::format("{} session(s); {} divergence(s) recorded", p.gates.diverged_sessions,
+                  p.divergences));
+  row(out, "last move",
+      fmt::format("{}  {}{}", format_utc(s.last_move.updated_at), s.last_move.reason,
+                  s.last_move.forced ? " (forced)" : ""));
   if (s.next) {
-    row(out, "next", s.next_blocked_by.empty()
-                         ? describe(*s.next) + ": gates pass"
-                         : describe(*s.next) + ": blocked: " + gate_list(s.next_blocked_by));
+    row(out, "next",
+        s.next_blocked_by.empty()
+            ? describe(*s.next) + ": gates pass"
+            : describe(*s.next) + ": blocked: " + gate_list(s.next_blocked_by));
   }
   if (s.queued_commands > 0)
     row(out, "queued", fmt::format("{} command(s) running or waiting", s.queued_commands));
@@ -89,9 +92,12 @@ void render_pause(command sent, const pause_data& p, std::ostream& out) {
 }  // namespace
 
 void render_human(command sent, const response& r, std::ostream& out) {
-  if (const auto* s = std::get_if<status_data>(&r.data)) render_status(*s, out);
-  else if (const auto* m = std::get_if<move_data>(&r.data)) render_move(*m, out);
-  else if (const auto* p = std::get_if<pause_data>(&r.data)) render_pause(sent, *p, out);
+  if (const auto* s = std::get_if<status_data>(&r.data))
+    render_status(*s, out);
+  else if (const auto* m = std::get_if<move_data>(&r.data))
+    render_move(*m, out);
+  else if (const auto* p = std::get_if<pause_data>(&r.data))
+    render_pause(sent, *p, out);
   else if (const auto* a = std::get_if<ack_data>(&r.data))
     out << (a->acknowledged > 0
                 ? fmt::format("acknowledged {} diverged session(s)\n", a->acknowledged)

@@ -3,12 +3,13 @@
 // sequences the calls, persists completed moves and words the answers.
 #include "control/command_runner.hpp"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 namespace dw::control {
 namespace {
@@ -58,9 +59,8 @@ move_data move_data_for(const persisted_state& s, const request& r) {
 
 }  // namespace
 
-command_runner::command_runner(strand_type strand, proxy_control& proxy,
-                               const server_options& opts, persisted_state initial,
-                               std::function<std::uint64_t()> queue_depth)
+command_runner::command_runner(strand_type strand, proxy_control& proxy, const server_options& opts,
+                               persisted_state initial, std::function<std::uint64_t()> queue_depth)
     : strand_{std::move(strand)},
       proxy_{proxy},
       opts_{opts},
@@ -69,20 +69,26 @@ command_runner::command_runner(strand_type strand, proxy_control& proxy,
 
 asio::awaitable<response> command_runner::run(const request& r, clock_type::time_point deadline) {
   switch (r.cmd) {
-    case command::status: co_return co_await status();
-    case command::phase: co_return co_await move(r, deadline);
-    case command::pause: co_return co_await pause();
-    case command::resume: co_return co_await resume();
-    case command::ack_divergence: co_return co_await acknowledge();
-    case command::help: co_return help();
+    case command::status:
+      co_return co_await status();
+    case command::phase:
+      co_return co_await move(r, deadline);
+    case command::pause:
+      co_return co_await pause();
+    case command::resume:
+      co_return co_await resume();
+    case command::ack_divergence:
+      co_return co_await acknowledge();
+    case command::help:
+      co_return help();
   }
   co_return error_response("unknown command");
 }
 
 asio::awaitable<response> command_runner::status() {
-  auto snap = co_await await_proxy<status_snapshot>(
-      strand_, clock_type::now() + opts_.status_deadline,
-      [this](auto done) { proxy_.status(std::move(done)); });
+  auto snap =
+      co_await await_proxy<status_snapshot>(strand_, clock_type::now() + opts_.status_deadline,
+                                            [this](auto done) { proxy_.status(std::move(done)); });
   if (!snap)
     co_return error_response(fmt::format("the proxy did not report its status within {} ms",
                                          opts_.status_deadline.count()));

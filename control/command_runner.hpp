@@ -4,13 +4,12 @@
 // never run two mutating requests at once.
 #pragma once
 
-#include <chrono>
-#include <cstdint>
-#include <functional>
-
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/strand.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
 
 #include "control/control_protocol.hpp"
 #include "control/control_server.hpp"

@@ -54,9 +54,9 @@ struct request {
 
 /// `status`: the proxy's snapshot plus what control/ itself knows.
 struct status_data {
-  status_snapshot proxy;           ///< proxy.current is the phase control/ has persisted
+  status_snapshot proxy;  ///< proxy.current is the phase control/ has persisted
   persisted_state last_move;
-  std::optional<phase> next;       ///< next forward phase; nullopt in cleanup
+  std::optional<phase> next;                  ///< next forward phase; nullopt in cleanup
   std::vector<gate_failure> next_blocked_by;  ///< gates the next forward move fails now
   std::uint64_t queued_commands = 0;          ///< mutating commands running or waiting
 
@@ -68,14 +68,14 @@ struct move_data {
   phase current = phase::passthrough;  ///< after the attempt
   phase from = phase::passthrough;
   phase target = phase::passthrough;
-  bool changed = false;                ///< false: refused, failed or already there
+  bool changed = false;  ///< false: refused, failed or already there
   bool flip = false;
   bool attach_shadows = false;
   bool detach_shadows = false;
   bool forced = false;
-  std::vector<gate_failure> overridden;   ///< forced past these
-  std::vector<gate_failure> refused_by;   ///< refused because of these
-  std::optional<move_report> report;      ///< the proxy carried the move out
+  std::vector<gate_failure> overridden;  ///< forced past these
+  std::vector<gate_failure> refused_by;  ///< refused because of these
+  std::optional<move_report> report;     ///< the proxy carried the move out
 
   friend bool operator==(const move_data&, const move_data&) = default;
 };
@@ -83,8 +83,8 @@ struct move_data {
 /// `pause` and `resume`.
 struct pause_data {
   bool paused = false;
-  bool changed = false;                   ///< false: already in that state
-  std::optional<std::uint64_t> in_flight; ///< pause only: transactions still running
+  bool changed = false;                    ///< false: already in that state
+  std::optional<std::uint64_t> in_flight;  ///< pause only: transactions still running
 
   friend bool operator==(const pause_data&, const pause_data&) = default;
 };

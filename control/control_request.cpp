@@ -1,17 +1,17 @@
 // Request lines of the control protocol: parsing, writing, and the help text. Requests come
 // from anyone who can open the socket, so parsing bounds the length and refuses control
 // characters (they would otherwise end up verbatim in the proxy's log).
-#include <array>
-
 #include <fmt/format.h>
+
+#include <array>
 
 #include "control/control_protocol.hpp"
 
 namespace dw::control {
 namespace {
 
-constexpr std::array<std::string_view, 6> command_names = {
-    "status", "phase", "pause", "resume", "ack-divergence", "help"};
+constexpr std::array<std::string_view, 6> command_names = {"status", "phase",          "pause",
+                                                           "resume", "ack-divergence", "help"};
 
 constexpr std::array<std::string_view, 6> help_lines = {
     "status                 phase, sessions, backends, shadow lag, divergences, gates",
@@ -51,8 +51,10 @@ outcome<request> parse_phase_args(std::span<const std::string_view> args) {
     } else if (target) {
       return fail("'phase' takes one phase, got " + quote(a) + " as well");
     } else if (target = parse_phase(a); !target) {
-      return fail("'phase' needs 0-4 or a phase name (passthrough, dual-write, shadow-read, "
-                  "cutover, cleanup), got " + quote(a));
+      return fail(
+          "'phase' needs 0-4 or a phase name (passthrough, dual-write, shadow-read, "
+          "cutover, cleanup), got " +
+          quote(a));
     }
   }
   if (!target) return fail("'phase' needs a phase: phase N [--force]");

@@ -15,8 +15,8 @@ using json_fields::field;
 using json_fields::optional_field;
 
 // Propagates the error of an outcome<T>, else binds its value.
-#define DW_TRY(var, expr)              \
-  auto var##_r = (expr);               \
+#define DW_TRY(var, expr)               \
+  auto var##_r = (expr);                \
   if (!var##_r) return var##_r.error(); \
   auto var = std::move(*var##_r)
 
@@ -45,15 +45,14 @@ json::array backends_json(const std::vector<backend_status>& backends) {
 void put_gate_inputs(json::object& o, const gate_inputs& g) {
   o["diverged_sessions"] = g.diverged_sessions;
   o["shadow_lag_ms"] = g.shadow_lag ? json::value(g.shadow_lag->count()) : json::value(nullptr);
-  o["read_diffs"] = g.read_diffs ? json::value(json::object{{"samples", g.read_diffs->samples},
-                                                            {"mismatches",
-                                                             g.read_diffs->mismatches}})
-                                 : json::value(nullptr);
-  o["verification"] =
-      g.last_verification
-          ? json::value(json::object{{"age_s", g.last_verification->age.count()},
-                                     {"passed", g.last_verification->passed}})
-          : json::value(nullptr);
+  o["read_diffs"] = g.read_diffs
+                        ? json::value(json::object{{"samples", g.read_diffs->samples},
+                                                   {"mismatches", g.read_diffs->mismatches}})
+                        : json::value(nullptr);
+  o["verification"] = g.last_verification
+                          ? json::value(json::object{{"age_s", g.last_verification->age.count()},
+                                                     {"passed", g.last_verification->passed}})
+                          : json::value(nullptr);
 }
 
 struct data_encoder {
@@ -221,9 +220,11 @@ outcome<move_data> move_fields(const json::object& o) {
   m.current = current;
   m.from = from;
   m.target = target;
-  for (auto [key, flag] : {std::pair{"changed", &m.changed}, {"flip", &m.flip},
+  for (auto [key, flag] : {std::pair{"changed", &m.changed},
+                           {"flip", &m.flip},
                            {"attach_shadows", &m.attach_shadows},
-                           {"detach_shadows", &m.detach_shadows}, {"forced", &m.forced}}) {
+                           {"detach_shadows", &m.detach_shadows},
+                           {"forced", &m.forced}}) {
     DW_TRY(value, field<bool>(o, key));
     *flag = value;
   }
@@ -308,8 +309,9 @@ outcome<response> parse_response(command sent, std::string_view line) {
     r.error = std::move(error);
   }
   auto data = data_fields(sent, *o);
-  if (!data) return fail("malformed '" + std::string(command_name(sent)) +
-                         "' response: " + data.error().message);
+  if (!data)
+    return fail("malformed '" + std::string(command_name(sent)) +
+                "' response: " + data.error().message);
   r.data = std::move(*data);
   return r;
 }

@@ -6,16 +6,14 @@
 // Asio is header-only here (dw_proxy compiles its own copy separately; the linker keeps one).
 #include "control/control_server.hpp"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <deque>
-#include <map>
-#include <system_error>
-
+#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -27,8 +25,10 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
+#include <cerrno>
+#include <deque>
+#include <map>
+#include <system_error>
 
 #include "control/command_runner.hpp"
 #include "control/control_protocol.hpp"
@@ -77,7 +77,8 @@ outcome<void> prepare_socket_path(const std::filesystem::path& path) {
   const auto dir = path.parent_path().empty() ? std::filesystem::path{"."} : path.parent_path();
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec))
-    return fail("control socket directory " + dir.string() + " does not exist; create it, "
+    return fail("control socket directory " + dir.string() +
+                " does not exist; create it, "
                 "owned by the proxy's user, or choose another control.socket");
   struct stat st {};
   if (::lstat(p.c_str(), &st) != 0) {
@@ -95,7 +96,8 @@ outcome<void> prepare_socket_path(const std::filesystem::path& path) {
   ::close(probe);
   if (rc == 0) return fail("another process is serving the control socket " + p);
   if (err != ECONNREFUSED) return fail("cannot probe " + p + ": " + os_error(err));
-  if (::unlink(p.c_str()) != 0) return fail("cannot remove stale socket " + p + ": " + os_error(errno));
+  if (::unlink(p.c_str()) != 0)
+    return fail("cannot remove stale socket " + p + ": " + os_error(errno));
   spdlog::info("control: removed stale socket {}", p);
   return {};
 }
@@ -119,7 +121,7 @@ struct queued_job {
   clock_type::time_point deadline;
   asio::steady_timer replied;  ///< cancelled once `reply` is set
   std::optional<response> reply;
-  bool abandoned = false;      ///< its client was told it timed out: do not start it
+  bool abandoned = false;  ///< its client was told it timed out: do not start it
 };
 
 struct control_server::impl : std::enable_shared_from_this<impl> {
@@ -144,10 +146,16 @@ struct control_server::impl : std::enable_shared_from_this<impl> {
   std::map<std::uint64_t, socket_ptr> connections;
   std::uint64_t next_id = 1;
   bool stopped = false;
+  std::atomic<bool> listening{false};  ///< we own the socket file; stop() may run off-strand
+
+  void remove_socket_file() {
+    if (listening.exchange(false)) ::unlink(opts.socket_path.c_str());
+  }
 
   outcome<void> listen();
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> serve(socket_ptr sock, std::uint64_t id);
+  asio::awaitable<response> answer(std::string_view line, std::uint64_t id);
   asio::awaitable<response> submit(const request& r);
   asio::awaitable<void> worker();
   std::string busy_reason(const queued_job& j) const;
@@ -175,6 +183,7 @@ outcome<void> control_server::impl::listen() {
     ::unlink(path.c_str());
     return fail("cannot listen on control socket " + path + ": " + ec.message());
   }
+  listening = true;
   return {};
 }
 
@@ -192,8 +201,8 @@ asio::awaitable<void> control_server::impl::accept_loop() {
     }
     const std::uint64_t id = next_id++;
     if (connections.size() >= opts.max_connections) {
-      const auto line = write_response(error_response(fmt::format(
-          "too many control connections (limit {}); try again", opts.max_connections)));
+      const auto line = write_response(error_response(
+          fmt::format("too many control connections (limit {}); try again", opts.max_connections)));
       error_code ignored;
       asio::write(*sock, asio::buffer(line), ignored);  // tiny; the kernel buffer takes it
       continue;
@@ -210,8 +219,9 @@ asio::awaitable<void> control_server::impl::serve(socket_ptr sock, std::uint64_t
   // Closing the socket is how a timeout ends a pending read or write.
   auto arm = [&](clock_type::duration timeout) {
     watchdog.expires_after(timeout);
-    watchdog.async_wait([sock](error_code ec) {
-      if (!ec) sock->close(ec);
+    watchdog.async_wait([sock](error_code expired) {
+      error_code ignored;
+      if (!expired) sock->close(ignored);
     });
   };
   for (;;) {
@@ -230,16 +240,11 @@ asio::awaitable<void> control_server::impl::serve(socket_ptr sock, std::uint64_t
     } else {
       const std::string line = buffer.substr(0, n - 1);
       buffer.erase(0, n);
-      auto req = parse_request(line);
-      if (!req) reply = error_response(req.error().message);
-      else if (!is_mutating(req->cmd)) reply = co_await runner.run(*req, {});
-      else reply = co_await submit(*req);
-      spdlog::info("control[{}]: {} -> {}", id, req ? line_of(*req) : "(bad request)",
-                   reply.ok ? "ok" : reply.error);
+      reply = co_await answer(line, id);
     }
+    const std::string out = write_response(reply);
     arm(write_timeout);
-    auto [write_ec, written] = co_await asio::async_write(
-        *sock, asio::buffer(write_response(reply)), use_nothrow);
+    auto [write_ec, written] = co_await asio::async_write(*sock, asio::buffer(out), use_nothrow);
     watchdog.cancel();
     if (write_ec || close_after) break;
   }
@@ -248,11 +253,28 @@ asio::awaitable<void> control_server::impl::serve(socket_ptr sock, std::uint64_t
   connections.erase(id);
 }
 
+asio::awaitable<response> control_server::impl::answer(std::string_view line, std::uint64_t id) {
+  auto req = parse_request(line);
+  response reply;
+  if (!req)
+    reply = error_response(req.error().message);
+  else if (!is_mutating(req->cmd))
+    reply = co_await runner.run(*req, {});
+  else
+    reply = co_await submit(*req);
+  // Monitoring may poll status every second; only what changes the proxy is worth info.
+  const auto level = req && is_mutating(req->cmd) ? spdlog::level::info : spdlog::level::debug;
+  spdlog::log(level, "control[{}]: {} -> {}", id, req ? line_of(*req) : "(bad request)",
+              reply.ok ? "ok" : reply.error);
+  co_return reply;
+}
+
 std::string control_server::impl::busy_reason(const queued_job& j) const {
   if (running.get() == &j)
-    return fmt::format("'{}' did not finish in time; it is still running in the proxy and its "
-                       "outcome will be logged and persisted; check status",
-                       line_of(j.req));
+    return fmt::format(
+        "'{}' did not finish in time; it is still running in the proxy and its "
+        "outcome will be logged and persisted; check status",
+        line_of(j.req));
   if (running)
     return fmt::format("timed out waiting behind '{}', which is still running; nothing was done",
                        line_of(running->req));
@@ -281,7 +303,9 @@ asio::awaitable<void> control_server::impl::worker() {
     if (stopped) co_return;
     running = std::move(queue.front());
     queue.pop_front();
-    if (running->abandoned) {
+    if (running->abandoned || clock_type::now() >= running->deadline) {
+      // Its client has been or is about to be told it timed out; starting it now would do
+      // something nobody is waiting for.
       running.reset();
       continue;
     }
@@ -299,7 +323,7 @@ void control_server::impl::shutdown() {
   stopped = true;
   error_code ec;
   acceptor.close(ec);
-  ::unlink(opts.socket_path.c_str());
+  remove_socket_file();
   for (auto& [id, sock] : connections) sock->close(ec);
   for (auto& job : queue) {
     job->reply = error_response("control server stopping; nothing was done");
@@ -307,8 +331,9 @@ void control_server::impl::shutdown() {
   }
   queue.clear();
   if (running) {
-    running->reply = error_response("control server stopping; the running command still "
-                                    "completes in the proxy and is persisted");
+    running->reply = error_response(
+        "control server stopping; the running command still "
+        "completes in the proxy and is persisted");
     running->replied.cancel();
   }
   wake_worker.cancel();
@@ -332,6 +357,9 @@ outcome<void> control_server::start() {
 }
 
 void control_server::stop() {
+  // The file goes at once: the io_context may already be stopped (proxy shutdown), and then
+  // the strand work below never runs. New clients get "no such file", not a dead socket.
+  impl_->remove_socket_file();
   asio::dispatch(impl_->strand, [self = impl_] { self->shutdown(); });
 }
 

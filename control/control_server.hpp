@@ -26,7 +26,7 @@ namespace dw::control {
 
 struct server_options {
   std::filesystem::path socket_path;
-  unsigned socket_mode = 0600;  ///< who may connect: the access control of the socket
+  unsigned socket_mode = 0600;       ///< who may connect: the access control of the socket
   std::filesystem::path state_file;  ///< empty: moves are not persisted
   gate_bounds gates;
   /// Budget of one mutating command, queueing included; the proxy gets what is left as its
@@ -42,15 +42,17 @@ struct server_options {
 
 class control_server {
  public:
-  /// `proxy` must outlive the server; `initial` is the phase the proxy was started in.
+  /// `proxy` and `ctx` must outlive the server; `initial` is the phase the proxy was started
+  /// in (load_startup_phase). The io_context may be run by any number of threads.
   control_server(boost::asio::io_context& ctx, proxy_control& proxy, server_options options,
                  persisted_state initial);
   ~control_server();
   control_server(const control_server&) = delete;
   control_server& operator=(const control_server&) = delete;
 
-  /// Binds and starts accepting. Fails when the parent directory is missing, the path is
-  /// not a socket, or another live process is serving it; a stale socket file is removed.
+  /// Binds and starts accepting; call once, before or while the io_context runs. Fails when
+  /// the parent directory is missing, the path is not a socket, or another live process is
+  /// serving it; a stale socket file (nobody listening) is removed.
   [[nodiscard]] outcome<void> start();
 
   /// Stops accepting, closes every connection, removes the socket file. A move already

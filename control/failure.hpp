@@ -3,12 +3,11 @@
 // protocol, so a message says what happened and what to do; there is no code to map.
 #pragma once
 
+#include <boost/assert/source_location.hpp>
+#include <boost/system/result.hpp>
 #include <stdexcept>
 #include <string>
 #include <utility>
-
-#include <boost/assert/source_location.hpp>
-#include <boost/system/result.hpp>
 
 namespace dw::control {
 

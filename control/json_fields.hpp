@@ -3,13 +3,12 @@
 // operator instead of a bare type error.
 #pragma once
 
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <boost/json/object.hpp>
-#include <boost/json/value.hpp>
 
 #include "control/failure.hpp"
 
@@ -67,18 +66,26 @@ inline bool convert(const json::value& v, const json::array*& out) {
 
 template <class T>
 constexpr std::string_view type_name() {
-  if constexpr (std::is_same_v<T, bool>) return "true or false";
-  else if constexpr (std::is_same_v<T, std::int64_t>) return "an integer";
-  else if constexpr (std::is_same_v<T, std::uint64_t>) return "a non-negative integer";
-  else if constexpr (std::is_same_v<T, double>) return "a number";
-  else if constexpr (std::is_same_v<T, std::string>) return "a string";
-  else if constexpr (std::is_same_v<T, const json::object*>) return "an object";
-  else return "an array";
+  if constexpr (std::is_same_v<T, bool>)
+    return "true or false";
+  else if constexpr (std::is_same_v<T, std::int64_t>)
+    return "an integer";
+  else if constexpr (std::is_same_v<T, std::uint64_t>)
+    return "a non-negative integer";
+  else if constexpr (std::is_same_v<T, double>)
+    return "a number";
+  else if constexpr (std::is_same_v<T, std::string>)
+    return "a string";
+  else if constexpr (std::is_same_v<T, const json::object*>)
+    return "an object";
+  else
+    return "an array";
 }
 
 /// Absent or null: std::nullopt. Present with the wrong type: an error naming the field.
 template <class T>
-[[nodiscard]] outcome<std::optional<T>> optional_field(const json::object& o, std::string_view key) {
+[[nodiscard]] outcome<std::optional<T>> optional_field(const json::object& o,
+                                                       std::string_view key) {
   const json::value* v = o.if_contains(key);
   if (v == nullptr || v->is_null()) return std::optional<T>{};
   T out{};

@@ -2,17 +2,17 @@
 // here reaches an operator through dwctl, so each one names the numbers and the way out.
 #include "control/phase_machine.hpp"
 
+#include <fmt/format.h>
+
 #include <array>
 #include <charconv>
 #include <stdexcept>
 
-#include <fmt/format.h>
-
 namespace dw::control {
 namespace {
 
-constexpr std::array<std::string_view, phase_count> names = {
-    "passthrough", "dual-write", "shadow-read", "cutover", "cleanup"};
+constexpr std::array<std::string_view, phase_count> names = {"passthrough", "dual-write",
+                                                             "shadow-read", "cutover", "cleanup"};
 
 /// Who answers the client in each phase; a move that changes it is a flip.
 constexpr std::array<bool, phase_count> new_is_primary = {false, false, false, true, true};
@@ -62,8 +62,8 @@ void check_diffs(phase to, const gate_inputs& in, const gate_bounds& b,
                                samples, b.min_diff_samples)});
   }
   if (!in.read_diffs || in.read_diffs->samples == 0) return;
-  const double rate = static_cast<double>(in.read_diffs->mismatches) /
-                      static_cast<double>(in.read_diffs->samples);
+  const double rate =
+      static_cast<double>(in.read_diffs->mismatches) / static_cast<double>(in.read_diffs->samples);
   if (rate > b.max_diff_rate) {
     out.push_back({gate::diff_rate, rate, b.max_diff_rate,
                    fmt::format("read diff rate {:.2f}% ({} of {} sampled reads differed) "
@@ -84,11 +84,10 @@ void check_verification(const gate_inputs& in, const gate_bounds& b,
     out.push_back({gate::verification, static_cast<double>(in.last_verification->age.count()),
                    limit, "the last table verification found differences"});
   } else if (in.last_verification->age > *b.max_verification_age) {
-    out.push_back({gate::verification, static_cast<double>(in.last_verification->age.count()),
-                   limit,
-                   fmt::format("the last table verification is {} s old (limit {} s)",
-                               in.last_verification->age.count(),
-                               b.max_verification_age->count())});
+    out.push_back(
+        {gate::verification, static_cast<double>(in.last_verification->age.count()), limit,
+         fmt::format("the last table verification is {} s old (limit {} s)",
+                     in.last_verification->age.count(), b.max_verification_age->count())});
   }
 }
 
@@ -124,17 +123,20 @@ std::optional<phase> parse_phase(std::string_view text) noexcept {
   return std::nullopt;
 }
 
-std::string describe(phase p) {
-  return fmt::format("{} ({})", phase_number(p), phase_name(p));
-}
+std::string describe(phase p) { return fmt::format("{} ({})", phase_number(p), phase_name(p)); }
 
 std::string_view gate_name(gate g) noexcept {
   switch (g) {
-    case gate::diverged_sessions: return "diverged_sessions";
-    case gate::shadow_lag: return "shadow_lag";
-    case gate::diff_rate: return "diff_rate";
-    case gate::diff_samples: return "diff_samples";
-    case gate::verification: return "verification";
+    case gate::diverged_sessions:
+      return "diverged_sessions";
+    case gate::shadow_lag:
+      return "shadow_lag";
+    case gate::diff_rate:
+      return "diff_rate";
+    case gate::diff_samples:
+      return "diff_samples";
+    case gate::verification:
+      return "verification";
   }
   return "unknown";
 }

@@ -7,15 +7,14 @@
 // wrong, so a diverged or lagging shadow must not stand in their way.
 #pragma once
 
+#include <boost/assert/source_location.hpp>
+#include <boost/system/result.hpp>
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <boost/assert/source_location.hpp>
-#include <boost/system/result.hpp>
 
 namespace dw::control {
 
@@ -58,8 +57,8 @@ struct gate_inputs {
 /// Limits the gates enforce. The defaults are what a careful operator would want.
 struct gate_bounds {
   std::chrono::milliseconds max_shadow_lag{1000};
-  double max_diff_rate = 0.0;             ///< mismatches / samples
-  std::uint64_t min_diff_samples = 0;     ///< sampled reads needed before leaving shadow-read
+  double max_diff_rate = 0.0;          ///< mismatches / samples
+  std::uint64_t min_diff_samples = 0;  ///< sampled reads needed before leaving shadow-read
   /// Set: leaving shadow-read or cutover needs a passed verification at most this old.
   std::optional<std::chrono::seconds> max_verification_age;
 };
@@ -72,8 +71,8 @@ enum class gate { diverged_sessions, shadow_lag, diff_rate, diff_samples, verifi
 /// One failing gate, with the numbers that made it fail.
 struct gate_failure {
   gate which = gate::diverged_sessions;
-  double value = 0;   ///< measured (sessions, ms, rate, samples, seconds)
-  double bound = 0;   ///< the limit it broke
+  double value = 0;  ///< measured (sessions, ms, rate, samples, seconds)
+  double bound = 0;  ///< the limit it broke
   std::string message;
 
   friend bool operator==(const gate_failure&, const gate_failure&) = default;
@@ -90,10 +89,10 @@ struct move_plan {
   phase from = phase::passthrough;
   phase to = phase::passthrough;
   move_kind kind = move_kind::none;  ///< none: already there, nothing to do (idempotent)
-  bool flip = false;            ///< the primary changes: pause, drain, lag 0, swap, resume
-  bool attach_shadows = false;  ///< a shadow is added: open it at each session's next boundary
-  bool detach_shadows = false;  ///< the shadow is dropped
-  bool forced = false;          ///< --force was needed (gates overridden, or leaving cleanup)
+  bool flip = false;                 ///< the primary changes: pause, drain, lag 0, swap, resume
+  bool attach_shadows = false;       ///< a shadow is added: open it at each session's next boundary
+  bool detach_shadows = false;       ///< the shadow is dropped
+  bool forced = false;               ///< --force was needed (gates overridden, or leaving cleanup)
   std::vector<gate_failure> overridden;  ///< gates that failed and were forced past
 
   /// "2 (shadow-read) -> 3 (cutover), flip", for logs and the state file's reason.
@@ -101,9 +100,9 @@ struct move_plan {
 };
 
 enum class refusal_reason {
-  skips_phases,     ///< forward by more than one step
-  no_such_rollback, ///< a backward move DESIGN.md does not allow (e.g. 2 -> 0)
-  leaves_cleanup,   ///< 4 -> 3 without force
+  skips_phases,      ///< forward by more than one step
+  no_such_rollback,  ///< a backward move DESIGN.md does not allow (e.g. 2 -> 0)
+  leaves_cleanup,    ///< 4 -> 3 without force
   gates_failed,
 };
 

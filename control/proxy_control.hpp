@@ -22,8 +22,8 @@
 namespace dw::control {
 
 struct backend_status {
-  std::string name;       ///< "old" or "new"
-  std::string role;       ///< "primary", "shadow" or "idle" (configured, carries no traffic)
+  std::string name;  ///< "old" or "new"
+  std::string role;  ///< "primary", "shadow" or "idle" (configured, carries no traffic)
   bool reachable = false;
   std::optional<double> latency_ms;  ///< last measured round trip; nullopt: never measured
 
@@ -33,12 +33,12 @@ struct backend_status {
 /// One consistent look at the proxy, taken on request.
 struct status_snapshot {
   phase current = phase::passthrough;
-  bool paused = false;                  ///< new transactions wait at their boundary
-  std::uint64_t sessions = 0;           ///< client sessions open
-  std::uint64_t in_transaction = 0;     ///< of those, inside a transaction right now
+  bool paused = false;               ///< new transactions wait at their boundary
+  std::uint64_t sessions = 0;        ///< client sessions open
+  std::uint64_t in_transaction = 0;  ///< of those, inside a transaction right now
   std::vector<backend_status> backends;
-  gate_inputs gates;                    ///< diverged sessions, shadow lag, diffs, verification
-  std::uint64_t divergences = 0;        ///< divergence events recorded since start
+  gate_inputs gates;              ///< diverged sessions, shadow lag, diffs, verification
+  std::uint64_t divergences = 0;  ///< divergence events recorded since start
 
   friend bool operator==(const status_snapshot&, const status_snapshot&) = default;
 };
@@ -52,8 +52,8 @@ struct move_report {
 };
 
 struct pause_report {
-  bool changed = false;          ///< false: already paused (idempotent)
-  std::uint64_t in_flight = 0;   ///< transactions still running; they finish, new ones wait
+  bool changed = false;         ///< false: already paused (idempotent)
+  std::uint64_t in_flight = 0;  ///< transactions still running; they finish, new ones wait
 
   friend bool operator==(const pause_report&, const pause_report&) = default;
 };

@@ -4,17 +4,16 @@
 #include "control/state_file.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <cerrno>
 #include <charconv>
 #include <system_error>
-
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
-#include <fmt/format.h>
 
 #include "control/json_fields.hpp"
 
@@ -69,9 +68,10 @@ outcome<std::string> read_small_file(int fd, const std::string& path) {
     if (n == 0) return outcome<std::string>{boost::system::in_place_value, std::move(text)};
     text.append(buf.data(), static_cast<std::size_t>(n));
     if (text.size() > max_state_file_size)
-      return fail(fmt::format("state file {} is larger than {} bytes; it is not one dwproxy "
-                              "wrote",
-                              path, max_state_file_size));
+      return fail(
+          fmt::format("state file {} is larger than {} bytes; it is not one dwproxy "
+                      "wrote",
+                      path, max_state_file_size));
   }
 }
 
@@ -82,9 +82,12 @@ outcome<std::string> write_temp(const std::filesystem::path& file, std::string_v
   if (fd.get() < 0)
     return fail("cannot create a temp file next to " + file.string() + ": " + os_error(errno));
   std::string error;
-  if (!write_all(fd.get(), text)) error = "cannot write " + tmp + ": " + os_error(errno);
-  else if (::fsync(fd.get()) != 0) error = "cannot fsync " + tmp + ": " + os_error(errno);
-  else if (fd.close() != 0) error = "cannot close " + tmp + ": " + os_error(errno);
+  if (!write_all(fd.get(), text))
+    error = "cannot write " + tmp + ": " + os_error(errno);
+  else if (::fsync(fd.get()) != 0)
+    error = "cannot fsync " + tmp + ": " + os_error(errno);
+  else if (fd.close() != 0)
+    error = "cannot close " + tmp + ": " + os_error(errno);
   if (!error.empty()) {
     ::unlink(tmp.c_str());
     return fail(std::move(error));
@@ -129,9 +132,8 @@ std::optional<system_clock::time_point> parse_utc(std::string_view s) {
   if (s.size() != 24 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
       s[16] != ':' || s[19] != '.' || s[23] != 'Z')
     return std::nullopt;
-  const std::array<std::string_view, 7> parts = {s.substr(0, 4),  s.substr(5, 2),
-                                                 s.substr(8, 2),  s.substr(11, 2),
-                                                 s.substr(14, 2), s.substr(17, 2),
+  const std::array<std::string_view, 7> parts = {s.substr(0, 4),  s.substr(5, 2),  s.substr(8, 2),
+                                                 s.substr(11, 2), s.substr(14, 2), s.substr(17, 2),
                                                  s.substr(20, 3)};
   for (auto p : parts)
     if (!is_digits(p)) return std::nullopt;
@@ -229,9 +231,10 @@ outcome<startup_phase> load_startup_phase(const config::config& cfg) {
   if (::access(dir.c_str(), W_OK | X_OK) != 0)
     return fail("state file directory " + dir.string() + " is not writable: " + os_error(errno));
   if (out.state.current != phase::passthrough && !cfg.new_backend) {
-    return fail(fmt::format("state file {} says phase {}, which needs backends.new, but the "
-                            "configuration has none",
-                            cfg.state_file, describe(out.state.current)));
+    return fail(
+        fmt::format("state file {} says phase {}, which needs backends.new, but the "
+                    "configuration has none",
+                    cfg.state_file, describe(out.state.current)));
   }
   return out;
 }

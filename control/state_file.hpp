@@ -19,8 +19,8 @@ namespace dw::control {
 struct persisted_state {
   phase current = phase::passthrough;
   std::chrono::system_clock::time_point updated_at{};
-  std::string reason;    ///< the last move's summary, or where the initial phase came from
-  bool forced = false;   ///< the last move needed --force
+  std::string reason;   ///< the last move's summary, or where the initial phase came from
+  bool forced = false;  ///< the last move needed --force
 
   friend bool operator==(const persisted_state&, const persisted_state&) = default;
 };

@@ -1,12 +1,12 @@
 // The control protocol codec: every request form and its errors (over-long lines included),
 // and a round trip through JSON for every response shape, plus the exact JSON field names
 // that dwctl --json users and the HTTP API rely on.
+#include "control/control_protocol.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-
-#include "control/control_protocol.hpp"
 
 namespace dw::control {
 namespace {
@@ -32,10 +32,10 @@ TEST(control_request, parses_every_command) {
 }
 
 TEST(control_request, write_request_round_trips) {
-  for (const auto& r : {req(command::status), req(command::pause), req(command::resume),
-                        req(command::ack_divergence), req(command::help),
-                        req(command::phase, phase::cutover),
-                        req(command::phase, phase::cleanup, true)}) {
+  for (const auto& r :
+       {req(command::status), req(command::pause), req(command::resume),
+        req(command::ack_divergence), req(command::help), req(command::phase, phase::cutover),
+        req(command::phase, phase::cleanup, true)}) {
     const auto line = write_request(r);
     ASSERT_EQ(line.back(), '\n');
     EXPECT_EQ(parse_request(std::string_view(line).substr(0, line.size() - 1)).value(), r) << line;
@@ -56,7 +56,8 @@ TEST(control_request, errors_say_what_is_wrong) {
       {"phase --force", "'phase' needs a phase"},
       {std::string("status\0", 7), "control characters"},
       {"status\x1b[2J", "control characters"},
-      {"x" + std::string(100, 'y'), "unknown command 'xyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy...'"},
+      {"x" + std::string(100, 'y'),
+       "unknown command 'xyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy...'"},
   };
   for (const auto& [line, message] : cases) {
     auto r = parse_request(line);

@@ -104,12 +104,12 @@ TEST_F(server_test, a_failed_move_leaves_the_phase_alone) {
   start(phase::shadow_read);
   auto r = send(phase_req(phase::cutover));
   EXPECT_FALSE(r.ok);
-  EXPECT_EQ(r.error, "move to 3 (cutover) failed: drain timed out with 2 transactions in "
-                     "flight; resumed; still in phase 2 (shadow-read)");
+  EXPECT_EQ(r.error,
+            "move to 3 (cutover) failed: drain timed out with 2 transactions in "
+            "flight; resumed; still in phase 2 (shadow-read)");
   EXPECT_EQ(std::get<move_data>(r.data).current, phase::shadow_read);
   EXPECT_FALSE(std::filesystem::exists(opts.state_file));
-  EXPECT_EQ(std::get<status_data>(send({command::status}).data).proxy.current,
-            phase::shadow_read);
+  EXPECT_EQ(std::get<status_data>(send({command::status}).data).proxy.current, phase::shadow_read);
 }
 
 TEST_F(server_test, concurrent_commands_run_one_at_a_time_in_arrival_order) {
@@ -152,8 +152,7 @@ TEST_F(server_test, past_its_deadline_a_client_is_told_and_queued_commands_never
   // The late answer still counts: the proxy is in phase 1, so the state file must say so.
   proxy.release_move(move_report{});
   EXPECT_TRUE(send({command::resume}).ok);
-  EXPECT_EQ(proxy.events(),
-            (std::vector<std::string>{"move 0->1", "move 0->1 done", "resume"}));
+  EXPECT_EQ(proxy.events(), (std::vector<std::string>{"move 0->1", "move 0->1 done", "resume"}));
   auto saved = saved_state(opts.state_file);
   ASSERT_TRUE(saved);
   EXPECT_EQ(saved->current, phase::dual_write);

@@ -68,9 +68,9 @@ inline std::string read_file(const std::filesystem::path& p) {
 /// io thread while the test thread inspects it or releases a held move.
 class fake_proxy final : public proxy_control {
  public:
-  status_snapshot snapshot;                 ///< guarded by mutex_ once the server runs
-  bool hold_moves = false;                  ///< keep moves open until release_move()
-  std::optional<failure> move_failure;      ///< fail the next moves with this
+  status_snapshot snapshot;             ///< guarded by mutex_ once the server runs
+  bool hold_moves = false;              ///< keep moves open until release_move()
+  std::optional<failure> move_failure;  ///< fail the next moves with this
   move_report report{std::chrono::milliseconds{42}, std::chrono::milliseconds{7}};
 
   void status(std::function<void(status_snapshot)> done) override {

@@ -5,9 +5,8 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
-#include <sstream>
-
 #include <boost/json/parse.hpp>
+#include <sstream>
 
 #include "tests/control/server_harness.hpp"
 
@@ -75,10 +74,16 @@ run_result run_binary(const std::vector<std::string>& args,
 // --- in process ----------------------------------------------------------------------------
 
 TEST(dwctl_args, usage_errors_exit_2_with_the_usage_text) {
-  for (auto args : std::vector<std::vector<std::string_view>>{
-           {}, {"frobnicate"}, {"phase"}, {"phase", "7"}, {"phase", "1", "2"},
-           {"status", "--force"}, {"status", "extra"}, {"--timeout", "soon", "status"},
-           {"--socket"}, {"--verbose", "status"}}) {
+  for (auto args : std::vector<std::vector<std::string_view>>{{},
+                                                              {"frobnicate"},
+                                                              {"phase"},
+                                                              {"phase", "7"},
+                                                              {"phase", "1", "2"},
+                                                              {"status", "--force"},
+                                                              {"status", "extra"},
+                                                              {"--timeout", "soon", "status"},
+                                                              {"--socket"},
+                                                              {"--verbose", "status"}}) {
     auto r = run_in_process(args);
     EXPECT_EQ(r.exit_code, exit_usage) << r.err;
     EXPECT_NE(r.err.find("usage: dwctl"), std::string::npos);

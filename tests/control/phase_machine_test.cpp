@@ -1,10 +1,10 @@
 // plan_move() against DESIGN.md: every (from, to) pair with and without --force, then each
 // gate with the numbers its refusal must name.
+#include "control/phase_machine.hpp"
+
 #include <gtest/gtest.h>
 
 #include <stdexcept>
-
-#include "control/phase_machine.hpp"
 
 namespace dw::control {
 namespace {

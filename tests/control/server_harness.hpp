@@ -9,11 +9,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <boost/asio/io_context.hpp>
 #include <memory>
 #include <string>
 #include <thread>
-
-#include <boost/asio/io_context.hpp>
 
 #include "control/cli.hpp"
 #include "control/control_protocol.hpp"

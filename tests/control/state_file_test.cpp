@@ -1,10 +1,11 @@
 // The state file: JSON round trip, the atomic replace leaving nothing behind, refusal of
 // corrupt files with the reason, and the startup decision between file and configuration.
+#include "control/state_file.hpp"
+
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "control/state_file.hpp"
 #include "tests/control/control_test_support.hpp"
 
 namespace dw::control {
