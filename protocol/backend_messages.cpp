@@ -52,7 +52,7 @@ result<backend_message> parse_notification(message_reader& r) {
 
 result<backend_message> parse_negotiate_protocol_version(message_reader& r) {
   negotiate_protocol_version m{};
-  m.newest_minor = r.i32();
+  m.newest_version = r.i32();
   m.unrecognized_options.resize(r.count32(1, max_unrecognized_options));
   for (auto& option : m.unrecognized_options) option = r.cstr();
   return r.finish<backend_message>(std::move(m));

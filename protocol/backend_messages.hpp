@@ -63,7 +63,7 @@ struct notification_response {
   std::string_view channel, payload;
 };
 struct negotiate_protocol_version {
-  std::int32_t newest_minor;
+  std::int32_t newest_version;  ///< full version code (PostgreSQL 15 sends 196608 = 3.0), despite the docs saying "minor"
   std::vector<std::string_view> unrecognized_options;
 };
 struct field_description {

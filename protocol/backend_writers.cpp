@@ -154,7 +154,7 @@ void write_notification_response(std::vector<std::byte>& out, const notification
 void write_negotiate_protocol_version(std::vector<std::byte>& out,
                                       const negotiate_protocol_version& m) {
   message_writer w{out};
-  w.begin(t::negotiate_protocol_version).i32(m.newest_minor);
+  w.begin(t::negotiate_protocol_version).i32(m.newest_version);
   w.i32(static_cast<std::int32_t>(m.unrecognized_options.size()));
   for (const std::string_view option : m.unrecognized_options) w.cstr(option);
   w.finish();

@@ -43,6 +43,11 @@ std::string join(const std::vector<std::string>& items) {
 class server {
  public:
   server(config::config cfg, config_loader reload) : reload_{std::move(reload)} {
+    // Signals first: once a listener is open a client (or a test) may act on our presence,
+    // and a SIGTERM before the handlers exist would kill the process uncleanly.
+    signals_.add(SIGTERM);
+    signals_.add(SIGINT);
+    signals_.add(SIGHUP);
     log_config_warnings(cfg);
     shared_.cancels = &cancels_;
     shared_.phase.store(cfg.phase);
@@ -57,9 +62,6 @@ class server {
   int run() {
     for (auto& w : workers_) w->start_thread();
     for (auto& l : listeners_) l->start();
-    signals_.add(SIGTERM);
-    signals_.add(SIGINT);
-    signals_.add(SIGHUP);
     wait_for_signal();
     spdlog::info("dwproxy ready: {} worker threads, phase {}", workers_.size(),
                  shared_.phase.load());

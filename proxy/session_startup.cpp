@@ -111,10 +111,11 @@ awaitable<bool> session::handshake() {
       co_return false;
     }
     // A newer minor version or protocol options: answer as PostgreSQL 15 does and go on
-    // with 3.0 (protocol docs, NegotiateProtocolVersion).
+    // with 3.0 (protocol docs, NegotiateProtocolVersion). The first field is the full
+    // version code the server speaks (PG_PROTOCOL_LATEST), not just the minor number.
     if ((startup->protocol_version & 0xffff) != 0 || !unknown_options.empty()) {
       std::vector<std::byte> out;
-      msg::write_negotiate_protocol_version(out, {0, unknown_options});
+      msg::write_negotiate_protocol_version(out, {msg::startup_code::protocol_3_0, unknown_options});
       if (co_await client_->write(out)) co_return false;
     }
     prefix_ = fmt::format("[s{} {} {}@{}]", id_, client_->peer(), user, database);

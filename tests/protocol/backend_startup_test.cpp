@@ -133,7 +133,7 @@ TEST(negotiate_protocol_version, round_trip_and_fields) {
   const bytes wire = encoded([&](bytes& out) { write_negotiate_protocol_version(out, in); });
   const owned_frame fr = check_backend<negotiate_protocol_version>(wire);
   const auto m = decoded_backend<negotiate_protocol_version>(fr);
-  EXPECT_EQ(m.newest_minor, 0);
+  EXPECT_EQ(m.newest_version, 0);
   EXPECT_EQ(m.unrecognized_options, in.unrecognized_options);
   check_backend<negotiate_protocol_version>(from_hex("76 0000000c 00000000 00000000"));
 }
