@@ -1,7 +1,6 @@
-// control_server: the Unix socket, one coroutine per connection, and the single worker that
-// runs mutating commands in arrival order. Everything runs on one strand of the proxy's control
-// io_context, so the state below needs no locks; proxy callbacks arrive on any thread and are
-// posted back onto the strand.
+// control_server: the Unix socket and one coroutine per connection: read a line (bounded,
+// with an idle deadline), hand it to command_service, write the answer (with a deadline).
+// Everything runs on one strand of the proxy's control io_context.
 //
 // Asio is header-only here (dw_proxy compiles its own copy separately; the linker keeps one).
 #include "control/control_server.hpp"
@@ -26,11 +25,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <cerrno>
-#include <deque>
 #include <map>
 #include <system_error>
 
-#include "control/command_runner.hpp"
+#include "control/await_callback.hpp"
 #include "control/control_protocol.hpp"
 
 namespace dw::control {
@@ -39,12 +37,9 @@ namespace {
 namespace asio = boost::asio;
 using boost::system::error_code;
 using unix_stream = asio::local::stream_protocol;
-using clock_type = std::chrono::steady_clock;
-constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+using detail::clock_type;
+using detail::use_nothrow;
 
-/// Slack after a command's deadline before its client is told it timed out: the proxy gets
-/// the deadline itself and needs a moment to report an abandoned flip.
-constexpr std::chrono::seconds reply_grace{2};
 constexpr std::chrono::seconds write_timeout{10};
 
 std::string os_error(int err) { return std::system_category().message(err); }
@@ -104,45 +99,23 @@ outcome<void> prepare_socket_path(const std::filesystem::path& path) {
 
 }  // namespace
 
-server_options options_from(const config::config& cfg) {
-  server_options o;
+socket_options socket_options_from(const config::config& cfg) {
+  socket_options o;
   o.socket_path = cfg.control_socket;
-  o.state_file = cfg.state_file;
   return o;
 }
-
-/// A command waiting for, or being run by, the worker, and the client waiting for its reply.
-struct queued_job {
-  queued_job(asio::strand<asio::io_context::executor_type> s, request r, clock_type::time_point d)
-      : req{r}, deadline{d}, replied{s} {
-    replied.expires_at(clock_type::time_point::max());
-  }
-  request req;
-  clock_type::time_point deadline;
-  asio::steady_timer replied;  ///< cancelled once `reply` is set
-  std::optional<response> reply;
-  bool abandoned = false;  ///< its client was told it timed out: do not start it
-};
 
 struct control_server::impl : std::enable_shared_from_this<impl> {
   using strand_type = asio::strand<asio::io_context::executor_type>;
   using socket_ptr = std::shared_ptr<unix_stream::socket>;
 
-  impl(asio::io_context& ctx, proxy_control& proxy, server_options o, persisted_state initial)
-      : strand{asio::make_strand(ctx)},
-        opts{std::move(o)},
-        runner{strand, proxy, opts, std::move(initial),
-               [this] { return std::uint64_t{queue.size() + (running ? 1u : 0u)}; }},
-        acceptor{strand},
-        wake_worker{strand} {}
+  impl(asio::io_context& ctx, command_service& s, socket_options o)
+      : strand{asio::make_strand(ctx)}, service{s}, opts{std::move(o)}, acceptor{strand} {}
 
   strand_type strand;
-  server_options opts;
-  command_runner runner;
+  command_service& service;
+  socket_options opts;
   unix_stream::acceptor acceptor;
-  std::deque<std::shared_ptr<queued_job>> queue;
-  std::shared_ptr<queued_job> running;
-  asio::steady_timer wake_worker;
   std::map<std::uint64_t, socket_ptr> connections;
   std::uint64_t next_id = 1;
   bool stopped = false;
@@ -156,9 +129,6 @@ struct control_server::impl : std::enable_shared_from_this<impl> {
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> serve(socket_ptr sock, std::uint64_t id);
   asio::awaitable<response> answer(std::string_view line, std::uint64_t id);
-  asio::awaitable<response> submit(const request& r);
-  asio::awaitable<void> worker();
-  std::string busy_reason(const queued_job& j) const;
   void shutdown();
 };
 
@@ -255,67 +225,16 @@ asio::awaitable<void> control_server::impl::serve(socket_ptr sock, std::uint64_t
 
 asio::awaitable<response> control_server::impl::answer(std::string_view line, std::uint64_t id) {
   auto req = parse_request(line);
-  response reply;
-  if (!req)
-    reply = error_response(req.error().message);
-  else if (!is_mutating(req->cmd))
-    reply = co_await runner.run(*req, {});
-  else
-    reply = co_await submit(*req);
+  if (!req) co_return error_response(req.error().message);
+  // command_service always answers, by its own deadline at the latest.
+  auto reply = co_await detail::await_callback<response>(
+      strand, clock_type::time_point::max(),
+      [this, &req](auto done) { service.execute(*req, std::move(done)); });
+  if (!reply) reply = error_response("no answer from the command service");
   // Monitoring may poll status every second; only what changes the proxy is worth info.
-  const auto level = req && is_mutating(req->cmd) ? spdlog::level::info : spdlog::level::debug;
-  spdlog::log(level, "control[{}]: {} -> {}", id, req ? line_of(*req) : "(bad request)",
-              reply.ok ? "ok" : reply.error);
-  co_return reply;
-}
-
-std::string control_server::impl::busy_reason(const queued_job& j) const {
-  if (running.get() == &j)
-    return fmt::format(
-        "'{}' did not finish in time; it is still running in the proxy and its "
-        "outcome will be logged and persisted; check status",
-        line_of(j.req));
-  if (running)
-    return fmt::format("timed out waiting behind '{}', which is still running; nothing was done",
-                       line_of(running->req));
-  return "timed out in the command queue; nothing was done";
-}
-
-asio::awaitable<response> control_server::impl::submit(const request& r) {
-  auto self = shared_from_this();
-  auto job = std::make_shared<queued_job>(strand, r, clock_type::now() + opts.command_deadline);
-  queue.push_back(job);
-  wake_worker.cancel();
-  job->replied.expires_at(job->deadline + reply_grace);
-  co_await job->replied.async_wait(use_nothrow);
-  if (job->reply) co_return std::move(*job->reply);
-  job->abandoned = true;
-  co_return error_response(busy_reason(*job));
-}
-
-asio::awaitable<void> control_server::impl::worker() {
-  auto self = shared_from_this();
-  for (;;) {
-    while (queue.empty() && !stopped) {
-      wake_worker.expires_at(clock_type::time_point::max());
-      co_await wake_worker.async_wait(use_nothrow);
-    }
-    if (stopped) co_return;
-    running = std::move(queue.front());
-    queue.pop_front();
-    if (running->abandoned || clock_type::now() >= running->deadline) {
-      // Its client has been or is about to be told it timed out; starting it now would do
-      // something nobody is waiting for.
-      running.reset();
-      continue;
-    }
-    // Runs to the proxy's answer even past the deadline: starting the next command while this
-    // one may still be flipping is exactly the interleaving the queue exists to prevent.
-    response reply = co_await runner.run(running->req, running->deadline);
-    running->reply = std::move(reply);
-    running->replied.cancel();
-    running.reset();
-  }
+  spdlog::log(is_mutating(req->cmd) ? spdlog::level::info : spdlog::level::debug,
+              "control[{}]: {} -> {}", id, line_of(*req), reply->ok ? "ok" : reply->error);
+  co_return std::move(*reply);
 }
 
 void control_server::impl::shutdown() {
@@ -325,32 +244,17 @@ void control_server::impl::shutdown() {
   acceptor.close(ec);
   remove_socket_file();
   for (auto& [id, sock] : connections) sock->close(ec);
-  for (auto& job : queue) {
-    job->reply = error_response("control server stopping; nothing was done");
-    job->replied.cancel();
-  }
-  queue.clear();
-  if (running) {
-    running->reply = error_response(
-        "control server stopping; the running command still "
-        "completes in the proxy and is persisted");
-    running->replied.cancel();
-  }
-  wake_worker.cancel();
 }
 
-control_server::control_server(asio::io_context& ctx, proxy_control& proxy, server_options options,
-                               persisted_state initial)
-    : impl_{std::make_shared<impl>(ctx, proxy, std::move(options), std::move(initial))} {}
+control_server::control_server(asio::io_context& ctx, command_service& service,
+                               socket_options options)
+    : impl_{std::make_shared<impl>(ctx, service, std::move(options))} {}
 
 control_server::~control_server() { stop(); }
 
 outcome<void> control_server::start() {
   if (auto listening = impl_->listen(); !listening) return listening;
-  spdlog::info("control: phase {} ({})", describe(impl_->runner.state().current),
-               impl_->runner.state().reason);
   asio::co_spawn(impl_->strand, impl_->accept_loop(), log_exception);
-  asio::co_spawn(impl_->strand, impl_->worker(), log_exception);
   spdlog::info("control: listening on {} (mode {:o})", impl_->opts.socket_path.string(),
                impl_->opts.socket_mode);
   return {};

@@ -1,11 +1,10 @@
-// The control socket: a Unix-domain listener speaking control_protocol, run on an io_context
-// the proxy hands over (its control thread). Access control is the filesystem: the socket is
-// created with mode 0600 by default, so only the proxy's user (and root) can connect; put it
-// in a directory the operators' group owns and widen the mode if they need access.
+// The control socket: a Unix-domain listener speaking control_protocol, one coroutine per
+// connection, each request handed to command_service (which orders and runs it). Runs on an
+// io_context the proxy hands over (its control thread).
 //
-// Mutating commands (phase, pause, resume, ack-divergence) go through one queue and run one
-// at a time, each with a deadline, so a pause can never interleave with a flip. status and
-// help bypass the queue: an operator must be able to look while a flip is running.
+// Access control is the filesystem: the socket is created with mode 0600 by default, so only
+// the proxy's user (and root) can connect. To let an operators' group in, put the socket in a
+// directory that group can search and set socket_mode to 0660.
 #pragma once
 
 #include <chrono>
@@ -13,10 +12,8 @@
 #include <memory>
 
 #include "config/config.hpp"
+#include "control/command_service.hpp"
 #include "control/failure.hpp"
-#include "control/phase_machine.hpp"
-#include "control/proxy_control.hpp"
-#include "control/state_file.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -24,28 +21,20 @@ class io_context;
 
 namespace dw::control {
 
-struct server_options {
+struct socket_options {
   std::filesystem::path socket_path;
-  unsigned socket_mode = 0600;       ///< who may connect: the access control of the socket
-  std::filesystem::path state_file;  ///< empty: moves are not persisted
-  gate_bounds gates;
-  /// Budget of one mutating command, queueing included; the proxy gets what is left as its
-  /// move deadline. Longer than the proxy's drain timeout, so a flip can abandon cleanly.
-  std::chrono::milliseconds command_deadline{60'000};
-  std::chrono::milliseconds status_deadline{5'000};  ///< for the proxy's status snapshot
-  std::chrono::milliseconds idle_timeout{60'000};    ///< a connection sending nothing
-  std::size_t max_connections = 32;
+  unsigned socket_mode = 0600;                     ///< who may connect
+  std::chrono::milliseconds idle_timeout{60'000};  ///< a connection sending nothing is closed
+  std::size_t max_connections = 32;  ///< bounds the queue too: one command per connection
 };
 
-/// Socket path and state file from the configuration; gates and deadlines at their defaults.
-[[nodiscard]] server_options options_from(const config::config& cfg);
+/// control.socket from the configuration; the rest at their defaults.
+[[nodiscard]] socket_options socket_options_from(const config::config& cfg);
 
 class control_server {
  public:
-  /// `proxy` and `ctx` must outlive the server; `initial` is the phase the proxy was started
-  /// in (load_startup_phase). The io_context may be run by any number of threads.
-  control_server(boost::asio::io_context& ctx, proxy_control& proxy, server_options options,
-                 persisted_state initial);
+  /// `ctx` and `service` must outlive the server.
+  control_server(boost::asio::io_context& ctx, command_service& service, socket_options options);
   ~control_server();
   control_server(const control_server&) = delete;
   control_server& operator=(const control_server&) = delete;
@@ -55,8 +44,7 @@ class control_server {
   /// serving it; a stale socket file (nobody listening) is removed.
   [[nodiscard]] outcome<void> start();
 
-  /// Stops accepting, closes every connection, removes the socket file. A move already
-  /// handed to the proxy still completes and is still persisted. Thread-safe.
+  /// Stops accepting, closes every connection and removes the socket file. Thread-safe.
   void stop();
 
  private:

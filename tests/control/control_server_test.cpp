@@ -58,7 +58,7 @@ TEST_F(server_test, a_move_is_carried_out_persisted_and_reported) {
   ASSERT_EQ(proxy.plans().size(), 1u);
   EXPECT_TRUE(proxy.plans()[0].attach_shadows);
 
-  auto saved = saved_state(opts.state_file);
+  auto saved = saved_state(service_opts.state_file);
   ASSERT_TRUE(saved);
   EXPECT_EQ(saved->current, phase::dual_write);
   EXPECT_EQ(saved->reason, "0 (passthrough) -> 1 (dual-write), attach shadows");
@@ -75,7 +75,7 @@ TEST_F(server_test, moving_to_the_current_phase_is_a_no_op) {
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_FALSE(std::get<move_data>(r.data).changed);
   EXPECT_TRUE(proxy.plans().empty());
-  EXPECT_FALSE(std::filesystem::exists(opts.state_file));
+  EXPECT_FALSE(std::filesystem::exists(service_opts.state_file));
 }
 
 TEST_F(server_test, failing_gates_refuse_and_force_overrides) {
@@ -93,7 +93,7 @@ TEST_F(server_test, failing_gates_refuse_and_force_overrides) {
   auto forced = send(phase_req(phase::shadow_read, true));
   ASSERT_TRUE(forced.ok) << forced.error;
   EXPECT_TRUE(std::get<move_data>(forced.data).forced);
-  auto saved = saved_state(opts.state_file);
+  auto saved = saved_state(service_opts.state_file);
   ASSERT_TRUE(saved);
   EXPECT_TRUE(saved->forced);
   EXPECT_NE(saved->reason.find("forced past: 2 session(s)"), std::string::npos);
@@ -108,7 +108,7 @@ TEST_F(server_test, a_failed_move_leaves_the_phase_alone) {
             "move to 3 (cutover) failed: drain timed out with 2 transactions in "
             "flight; resumed; still in phase 2 (shadow-read)");
   EXPECT_EQ(std::get<move_data>(r.data).current, phase::shadow_read);
-  EXPECT_FALSE(std::filesystem::exists(opts.state_file));
+  EXPECT_FALSE(std::filesystem::exists(service_opts.state_file));
   EXPECT_EQ(std::get<status_data>(send({command::status}).data).proxy.current, phase::shadow_read);
 }
 
@@ -133,7 +133,7 @@ TEST_F(server_test, concurrent_commands_run_one_at_a_time_in_arrival_order) {
 }
 
 TEST_F(server_test, past_its_deadline_a_client_is_told_and_queued_commands_never_run) {
-  opts.command_deadline = 200ms;
+  service_opts.command_deadline = 200ms;
   proxy.set_hold_moves(true);
   start(phase::passthrough);
   auto first = std::async(std::launch::async, [&] { return send(phase_req(phase::dual_write)); });
@@ -153,7 +153,7 @@ TEST_F(server_test, past_its_deadline_a_client_is_told_and_queued_commands_never
   proxy.release_move(move_report{});
   EXPECT_TRUE(send({command::resume}).ok);
   EXPECT_EQ(proxy.events(), (std::vector<std::string>{"move 0->1", "move 0->1 done", "resume"}));
-  auto saved = saved_state(opts.state_file);
+  auto saved = saved_state(service_opts.state_file);
   ASSERT_TRUE(saved);
   EXPECT_EQ(saved->current, phase::dual_write);
 }
@@ -180,7 +180,7 @@ TEST_F(server_test, help_lists_the_commands) {
 
 TEST_F(server_test, bad_requests_are_answered_and_the_connection_stays_usable) {
   start();
-  raw_client c{opts.socket_path};
+  raw_client c{socket_opts.socket_path};
   ASSERT_TRUE(c.connected());
   c.send("bogus\r\nstatus\nphase 9\n");
   auto bad = parse_response(command::status, c.read_line().value());
@@ -196,7 +196,7 @@ TEST_F(server_test, bad_requests_are_answered_and_the_connection_stays_usable) {
 
 TEST_F(server_test, an_over_long_line_gets_an_error_and_a_close) {
   start();
-  raw_client c{opts.socket_path};
+  raw_client c{socket_opts.socket_path};
   ASSERT_TRUE(c.connected());
   c.send(std::string(max_line_length + 100, 'x'));
   auto r = parse_response(command::status, c.read_line().value());
@@ -208,12 +208,21 @@ TEST_F(server_test, an_over_long_line_gets_an_error_and_a_close) {
 TEST_F(server_test, socket_is_private_and_removed_on_stop) {
   start();
   struct stat st {};
-  ASSERT_EQ(::lstat(opts.socket_path.c_str(), &st), 0);
+  ASSERT_EQ(::lstat(socket_opts.socket_path.c_str(), &st), 0);
   EXPECT_TRUE(S_ISSOCK(st.st_mode));
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   server->stop();
   io.join();
-  EXPECT_FALSE(std::filesystem::exists(opts.socket_path));
+  EXPECT_FALSE(std::filesystem::exists(socket_opts.socket_path));
+}
+
+TEST_F(server_test, after_the_service_stops_nothing_runs) {
+  start(phase::passthrough);
+  service->stop();
+  auto r = send(phase_req(phase::dual_write));
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.error, "control is shutting down; nothing was done");
+  EXPECT_TRUE(proxy.plans().empty());
 }
 
 // --- socket path checks at start() ---------------------------------------------------------
@@ -221,7 +230,8 @@ TEST_F(server_test, socket_is_private_and_removed_on_stop) {
 class socket_path_test : public server_test {
  protected:
   outcome<void> try_start() {
-    server = std::make_unique<control_server>(ctx, proxy, opts, persisted_state{});
+    service = std::make_unique<command_service>(ctx, proxy, service_opts, persisted_state{});
+    server = std::make_unique<control_server>(ctx, *service, socket_opts);
     return server->start();
   }
 };
@@ -230,7 +240,7 @@ TEST_F(socket_path_test, a_stale_socket_file_is_replaced) {
   const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  opts.socket_path.string().copy(addr.sun_path, sizeof addr.sun_path - 1);
+  socket_opts.socket_path.string().copy(addr.sun_path, sizeof addr.sun_path - 1);
   ASSERT_EQ(::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr), 0);
   ::close(fd);  // bound, never listened: what a crashed proxy leaves behind
   auto r = try_start();
@@ -239,24 +249,26 @@ TEST_F(socket_path_test, a_stale_socket_file_is_replaced) {
 
 TEST_F(socket_path_test, a_live_server_is_not_displaced) {
   start();
-  boost::asio::io_context other_ctx;
-  control_server other{other_ctx, proxy, opts, persisted_state{}};
-  auto r = other.start();
-  ASSERT_FALSE(r);
-  EXPECT_NE(r.error().message.find("another process is serving"), std::string::npos);
+  {
+    boost::asio::io_context other_ctx;
+    control_server other{other_ctx, *service, socket_opts};
+    auto r = other.start();
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("another process is serving"), std::string::npos);
+  }  // the failed server's destructor must not remove the live server's socket
   EXPECT_TRUE(send({command::status}).ok);
 }
 
 TEST_F(socket_path_test, a_regular_file_is_left_alone) {
-  testing::write_file(opts.socket_path, "precious");
+  testing::write_file(socket_opts.socket_path, "precious");
   auto r = try_start();
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("exists and is not a socket"), std::string::npos);
-  EXPECT_EQ(testing::read_file(opts.socket_path), "precious");
+  EXPECT_EQ(testing::read_file(socket_opts.socket_path), "precious");
 }
 
 TEST_F(socket_path_test, a_missing_directory_is_not_created) {
-  opts.socket_path = dir.file("run") / "control.sock";
+  socket_opts.socket_path = dir.file("run") / "control.sock";
   auto r = try_start();
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("does not exist"), std::string::npos);
@@ -264,7 +276,7 @@ TEST_F(socket_path_test, a_missing_directory_is_not_created) {
 }
 
 TEST_F(socket_path_test, an_over_long_path_is_refused) {
-  opts.socket_path = dir.file(std::string(120, 's'));
+  socket_opts.socket_path = dir.file(std::string(120, 's'));
   auto r = try_start();
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("is longer than 107 bytes"), std::string::npos);

@@ -132,7 +132,7 @@ TEST_F(server_test, dwctl_in_process_renders_a_status_table) {
     s.gates.shadow_lag = 12ms;
   });
   start(phase::dual_write);
-  auto r = run_in_process({"status"}, opts.socket_path.c_str());
+  auto r = run_in_process({"status"}, socket_opts.socket_path.c_str());
   ASSERT_EQ(r.exit_code, exit_ok) << r.err;
   EXPECT_NE(r.out.find("phase        1 (dual-write)\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("shadow lag   12 ms\n"), std::string::npos) << r.out;
@@ -144,7 +144,7 @@ TEST_F(server_test, dwctl_in_process_renders_a_status_table) {
 TEST_F(server_test, dwctl_client_timeout_exits_1_and_says_the_move_may_continue) {
   proxy.set_hold_moves(true);
   start(phase::passthrough);
-  auto r = run_in_process({"--timeout", "1", "phase", "1"}, opts.socket_path.c_str());
+  auto r = run_in_process({"--timeout", "1", "phase", "1"}, socket_opts.socket_path.c_str());
   EXPECT_EQ(r.exit_code, exit_failed);
   EXPECT_NE(r.err.find("no answer within 1 s"), std::string::npos) << r.err;
   proxy.release_move(move_report{});
@@ -155,7 +155,7 @@ TEST_F(server_test, dwctl_client_timeout_exits_1_and_says_the_move_may_continue)
 TEST_F(server_test, dwctl_binary_exit_codes_and_output) {
   proxy.update([](status_snapshot& s) { s.gates.diverged_sessions = 1; });
   start(phase::dual_write);
-  const std::string sock = opts.socket_path.string();
+  const std::string sock = socket_opts.socket_path.string();
 
   auto status = run_binary({"--socket", sock, "status"});
   EXPECT_EQ(status.exit_code, 0) << status.err;
@@ -184,7 +184,7 @@ TEST_F(server_test, dwctl_binary_exit_codes_and_output) {
 
 TEST_F(server_test, dwctl_binary_json_output_parses) {
   start(phase::shadow_read);
-  const std::string sock = opts.socket_path.string();
+  const std::string sock = socket_opts.socket_path.string();
   auto status = run_binary({"--socket", sock, "--json", "status"});
   ASSERT_EQ(status.exit_code, 0) << status.err;
   ASSERT_EQ(status.out.back(), '\n');

@@ -24,14 +24,15 @@ namespace dw::control::testing {
 class server_test : public ::testing::Test {
  protected:
   void SetUp() override {
-    opts.socket_path = dir.file("control.sock");
-    opts.state_file = dir.file("state.json");
+    socket_opts.socket_path = dir.file("control.sock");
+    service_opts.state_file = dir.file("state.json");
   }
 
   void start(phase initial = phase::passthrough) {
     proxy.update([&](status_snapshot& s) { s.current = initial; });
-    server = std::make_unique<control_server>(ctx, proxy, opts,
-                                              persisted_state{initial, {}, "test", false});
+    service = std::make_unique<command_service>(ctx, proxy, service_opts,
+                                                persisted_state{initial, {}, "test", false});
+    server = std::make_unique<control_server>(ctx, *service, socket_opts);
     auto r = server->start();
     ASSERT_TRUE(r) << r.error().message;
     io = std::thread{[this] { ctx.run(); }};
@@ -39,13 +40,16 @@ class server_test : public ::testing::Test {
 
   void TearDown() override {
     if (server) server->stop();
+    if (service) service->stop();
     if (io.joinable()) io.join();
     server.reset();
+    service.reset();
   }
 
   /// One request over a fresh connection, as dwctl does it.
   response send(const request& r) {
-    auto answer = exchange(opts.socket_path.string(), write_request(r), std::chrono::seconds{10});
+    auto answer =
+        exchange(socket_opts.socket_path.string(), write_request(r), std::chrono::seconds{10});
     EXPECT_TRUE(answer) << answer.error().message;
     if (!answer) return error_response("no answer");
     auto parsed = parse_response(r.cmd, *answer);
@@ -55,8 +59,10 @@ class server_test : public ::testing::Test {
 
   temp_dir dir;
   fake_proxy proxy;
-  server_options opts;
+  service_options service_opts;
+  socket_options socket_opts;
   boost::asio::io_context ctx;
+  std::unique_ptr<command_service> service;
   std::unique_ptr<control_server> server;
   std::thread io;
 };
