@@ -32,9 +32,11 @@
 // tables_written is therefore a lower bound, and the flags describe the statement as written.
 //
 // Limits: a string longer than classify_options::max_sql_bytes (default 1 MiB) is not parsed;
-// neither is one nesting too deep for libpg_query's recursive tree output (an operator chain of
-// thousands of terms) nor one containing a NUL byte. Each comes back unparseable, with the
-// reason, and so goes to the shadow as a write. One call needs up to about 1 MiB of stack.
+// neither is one nesting deeper than about a thousand expression levels (such as a chain of a
+// thousand "+" terms: libpg_query's tree output is recursive and unchecked, and 100k terms
+// overflow an 8 MiB stack) nor one containing a NUL byte. Each comes back unparseable, with
+// the reason, and so goes to the shadow as a write. One call needs under 512 KiB of stack
+// (the worst input measured needs ~400 KiB in an optimised build).
 //
 // Threads: libpg_query keeps a memory context per thread, so classify() may run on several
 // threads at once; each thread's context is freed when the thread exits.

@@ -26,6 +26,17 @@ constexpr std::array<std::string_view, 14> needles = {
 
 char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
+// Bytes that can start a needle, either case: most bytes of a statement are rejected by this
+// one lookup, which keeps the fast path at a fraction of a microsecond.
+constexpr std::array<bool, 256> needle_starts = [] {
+  std::array<bool, 256> starts{};
+  for (const std::string_view needle : needles) {
+    starts[static_cast<unsigned char>(needle.front())] = true;
+    starts[static_cast<unsigned char>(needle.front() - 'a' + 'A')] = true;
+  }
+  return starts;
+}();
+
 bool matches_at(std::string_view sql, std::size_t at, std::string_view needle) {
   if (sql.size() - at < needle.size()) return false;
   for (std::size_t i = 0; i < needle.size(); ++i) {
@@ -109,6 +120,7 @@ void splice(std::string_view sql, std::vector<rewrite_site>& sites,
 
 bool may_be_nondeterministic(std::string_view sql) {
   for (std::size_t at = 0; at < sql.size(); ++at) {
+    if (!needle_starts[static_cast<unsigned char>(sql[at])]) continue;
     const char c = lower(sql[at]);
     for (const std::string_view needle : needles) {
       if (needle.front() == c && matches_at(sql, at, needle)) return true;

@@ -12,12 +12,12 @@ namespace dw::compare::detail {
 namespace {
 
 // Below this size a statement cannot nest deeply enough to matter: the worst measured case
-// ("1+1+1...") needs ~70 bytes of libpg_query stack per byte of SQL, so 8 KiB stays under
-// 600 KiB and skips the scan that nesting_estimate needs.
-constexpr std::size_t unchecked_bytes = 8192;
-// ~200 bytes of libpg_query stack per unit of nesting_estimate (worst measured: nested
-// sub-selects), so this stays under 1 MiB.
-constexpr std::size_t max_nesting = 4000;
+// ("1+1+1...") needs ~66 bytes of libpg_query stack per byte of SQL, so 6 KiB stays near
+// 400 KiB and skips the scan that nesting_estimate needs.
+constexpr std::size_t unchecked_bytes = 6144;
+// Up to ~200 bytes of libpg_query stack per unit of nesting_estimate (worst measured: nested
+// sub-selects, two units per level), so this stays under 512 KiB.
+constexpr std::size_t max_nesting = 2500;
 // JSON levels loaded. It also bounds the recursion of the walks over the tree elsewhere in
 // compare/. Real statements stay far below: a 50-deep CASE is about 300 levels.
 constexpr std::size_t max_json_depth = 2000;
