@@ -59,8 +59,7 @@ constexpr std::array<std::string_view, 8> session_statements = {
     "PrepareStmt", "DeallocateStmt", "ClosePortalStmt", "FetchStmt",
     "ListenStmt",  "UnlistenStmt",   "DiscardStmt",     "LoadStmt"};
 constexpr std::array<std::string_view, 6> other_effect_statements = {
-    "NotifyStmt",    "VacuumStmt",      "ClusterStmt",
-    "ReindexStmt", "CheckPointStmt", "AlterSystemStmt"};
+    "NotifyStmt", "VacuumStmt", "ClusterStmt", "ReindexStmt", "CheckPointStmt", "AlterSystemStmt"};
 constexpr std::array<std::string_view, 5> dml_statements = {
     "SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"};
 
@@ -112,9 +111,9 @@ void statement_walk::on_utility(const node& n) {
     info_.session_state = true;
     // SET TRANSACTION ... is written as VAR_SET_MULTI named "TRANSACTION" (or "TRANSACTION
     // SNAPSHOT"); SET SESSION CHARACTERISTICS AS TRANSACTION is session-wide.
-    info_.transaction_scoped = bool_field(f, "is_local") ||
-                               (string_field(f, "kind") == "VAR_SET_MULTI" &&
-                                string_field(f, "name").starts_with("TRANSACTION"));
+    info_.transaction_scoped =
+        bool_field(f, "is_local") || (string_field(f, "kind") == "VAR_SET_MULTI" &&
+                                      string_field(f, "name").starts_with("TRANSACTION"));
   } else if (n.type == "ConstraintsSetStmt") {
     info_.session_state = info_.transaction_scoped = true;
   } else if (n.type == "DeclareCursorStmt") {
@@ -234,8 +233,7 @@ void statement_walk::on_function_call(const json::object& call) {
       info_.volatile_call = true;
       break;
   }
-  info_.nondeterministic =
-      info_.nondeterministic || facts.value != detail::volatile_value::none;
+  info_.nondeterministic = info_.nondeterministic || facts.value != detail::volatile_value::none;
 }
 
 void statement_walk::add_table(const json::object* range_var) {
@@ -254,11 +252,16 @@ void finish(statement_info& s) {
 
 unparseable_reason reason_of(detail::parse_failure f) {
   switch (f) {
-    case detail::parse_failure::none: return unparseable_reason::none;
-    case detail::parse_failure::syntax_error: return unparseable_reason::syntax_error;
-    case detail::parse_failure::too_long: return unparseable_reason::too_long;
-    case detail::parse_failure::too_deep: return unparseable_reason::too_deep;
-    case detail::parse_failure::contains_nul: return unparseable_reason::contains_nul;
+    case detail::parse_failure::none:
+      return unparseable_reason::none;
+    case detail::parse_failure::syntax_error:
+      return unparseable_reason::syntax_error;
+    case detail::parse_failure::too_long:
+      return unparseable_reason::too_long;
+    case detail::parse_failure::too_deep:
+      return unparseable_reason::too_deep;
+    case detail::parse_failure::contains_nul:
+      return unparseable_reason::contains_nul;
   }
   return unparseable_reason::syntax_error;
 }
@@ -327,8 +330,8 @@ classification classify(std::string_view sql, const classify_options& options) {
       info.location = clamp_offset(detail::int_field(*fields, "stmt_location"), sql.size());
       const auto length = clamp_offset(detail::int_field(*fields, "stmt_len"), sql.size());
       // stmt_len 0 means "to the end of the string".
-      info.length = length != 0 ? std::min(length, sql.size() - info.location)
-                                : sql.size() - info.location;
+      info.length =
+          length != 0 ? std::min(length, sql.size() - info.location) : sql.size() - info.location;
     }
     if (n) {
       statement_walk{info, options.read_only_functions}.statement(*n);

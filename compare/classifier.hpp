@@ -51,8 +51,8 @@ namespace dw::compare {
 
 enum class transaction_verb : std::uint8_t {
   none,
-  begin,  // BEGIN, START TRANSACTION
-  commit,  // COMMIT, END
+  begin,     // BEGIN, START TRANSACTION
+  commit,    // COMMIT, END
   rollback,  // ROLLBACK, ABORT
   savepoint,
   release,

@@ -43,7 +43,7 @@ constexpr nondeterministic_function nondeterministic_functions[] = {
 
 // Volatile in the catalog but without any effect a later statement could see.
 constexpr std::array<std::string_view, 3> volatile_without_effect = {"pg_sleep", "pg_sleep_for",
-                                                                      "pg_sleep_until"};
+                                                                     "pg_sleep_until"};
 
 bool sorted_contains(std::span<const std::string_view> sorted, std::string_view name) {
   return std::binary_search(sorted.begin(), sorted.end(), name);
@@ -74,8 +74,7 @@ function_name call_name(const boost::json::object& call) {
 function_facts lookup_function(function_name f, std::span<const std::string> read_only_functions) {
   const bool builtin_schema = f.schema.empty() || f.schema == "pg_catalog";
   for (const auto& n : nondeterministic_functions) {
-    if (n.name == f.name && (builtin_schema || n.any_schema))
-      return {n.effect, n.value, false};
+    if (n.name == f.name && (builtin_schema || n.any_schema)) return {n.effect, n.value, false};
   }
   if (builtin_schema) {
     if (f.name == "nextval" || f.name == "setval")

@@ -21,8 +21,8 @@ using detail::sql_token;
 // transaction_, statement_ and clock_timestamp; "current_" the CURRENT_* keywords; "random"
 // gen_random_uuid too.
 constexpr std::array<std::string_view, 14> needles = {
-    "now",    "current_", "localtime", "timestamp", "timeofday", "random",   "uuid",
-    "txid",   "xact_id",  "today",     "tomorrow",  "yesterday", "nextval", "setval"};
+    "now",  "current_", "localtime", "timestamp", "timeofday", "random",  "uuid",
+    "txid", "xact_id",  "today",     "tomorrow",  "yesterday", "nextval", "setval"};
 
 char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
@@ -52,10 +52,9 @@ bool is_comment(const sql_token& t) {
 // The end of the call that starts at site.location, or nullopt when the tokens there do not
 // look like the call the tree described (then the text is left alone).
 std::optional<std::size_t> site_end(std::span<const sql_token> tokens, const rewrite_site& site) {
-  auto it = std::lower_bound(tokens.begin(), tokens.end(), site.location,
-                             [](const sql_token& t, std::size_t at) {
-                               return static_cast<std::size_t>(t.start) < at;
-                             });
+  auto it = std::lower_bound(
+      tokens.begin(), tokens.end(), site.location,
+      [](const sql_token& t, std::size_t at) { return static_cast<std::size_t>(t.start) < at; });
   if (it == tokens.end() || static_cast<std::size_t>(it->start) != site.location)
     return std::nullopt;
   const auto next = [&](auto i) {
@@ -78,8 +77,8 @@ std::optional<std::size_t> site_end(std::span<const sql_token> tokens, const rew
     case site_shape::call: {
       // The (possibly qualified, possibly quoted) name, then "(" and ")" with nothing between.
       while (it != tokens.end() && it->kind != '(') {
-        if (!(it->kind == detail::token::ident || it->kind == detail::token::uident || it->keyword || it->kind == '.' ||
-              is_comment(*it)))
+        if (!(it->kind == detail::token::ident || it->kind == detail::token::uident ||
+              it->keyword || it->kind == '.' || is_comment(*it)))
           return std::nullopt;
         ++it;
       }
@@ -93,9 +92,8 @@ std::optional<std::size_t> site_end(std::span<const sql_token> tokens, const rew
 
 void splice(std::string_view sql, std::vector<rewrite_site>& sites,
             std::span<const sql_token> tokens, rewrite_result& out) {
-  std::sort(sites.begin(), sites.end(), [](const rewrite_site& a, const rewrite_site& b) {
-    return a.location < b.location;
-  });
+  std::sort(sites.begin(), sites.end(),
+            [](const rewrite_site& a, const rewrite_site& b) { return a.location < b.location; });
   std::string text;
   text.reserve(sql.size() + sites.size() * 40);
   std::size_t copied = 0;

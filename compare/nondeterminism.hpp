@@ -6,22 +6,27 @@
 // scanner's tokens), so the rest of the text, $n parameters, comments and string literals
 // included, stays byte for byte. Pure code: no I/O, no clock, no random source of its own.
 //
-// Rewritten, wherever the statement runs them:
-//   now(), transaction_timestamp(), CURRENT_TIMESTAMP[(n)] -> ('<transaction ts>'::timestamptz[(n)])
-//   statement_timestamp()                                  -> ('<statement ts>'::timestamptz)
-//   CURRENT_DATE / CURRENT_TIME[(n)] / LOCALTIME[(n)] / LOCALTIMESTAMP[(n)]
-//                                 -> ('<transaction ts>'::timestamptz::date / timetz / time / timestamp)
+// Rewritten wherever the statement runs them (T is the transaction's timestamp, S the
+// statement's):
+//   now(), transaction_timestamp()  -> ('T'::timestamptz)
+//   CURRENT_TIMESTAMP[(n)]          -> ('T'::timestamptz[(n)])
+//   statement_timestamp()           -> ('S'::timestamptz)
+//   CURRENT_DATE                    -> ('T'::timestamptz::date)
+//   CURRENT_TIME[(n)]               -> ('T'::timestamptz::timetz[(n)])
+//   LOCALTIME[(n)]                  -> ('T'::timestamptz::time[(n)])
+//   LOCALTIMESTAMP[(n)]             -> ('T'::timestamptz::timestamp[(n)])
 // The literal is an absolute instant, so both servers read the same moment; the date and
 // local-time forms are cast by each server in its session TimeZone, which is correct as long
 // as both sessions have the same TimeZone (the proxy replays SET TimeZone to the shadow).
 // Rewritten only where the call runs once per call site: in an INSERT's or a top-level VALUES
 // list, in the target list of a SELECT without FROM, set operation, grouping or set-returning
 // call, and in CALL and EXECUTE arguments:
-//   random()                            -> ('<v.random()>'::float8)
-//   gen_random_uuid(), uuid_generate_v4() -> ('<v.uuid()>'::uuid)
-//   clock_timestamp()                   -> ('<statement ts>'::timestamptz): an approximation, the
-//                                          server's clock would have moved on a little
-//   timeofday()                         -> to_char of the statement ts in timeofday()'s format
+//   random()                        -> ('<values.random()>'::float8)
+//   gen_random_uuid(), uuid_generate_v4()
+//                                   -> ('<values.uuid()>'::uuid)
+//   clock_timestamp()               -> ('S'::timestamptz): an approximation, since the
+//                                      server's clock would have moved on a little
+//   timeofday()                     -> to_char of S in timeofday()'s text format
 // Where such a call runs per row (UPDATE ... SET x = random(), INSERT ... SELECT ... FROM), one
 // literal would give every row the same value, so it is left alone and reported.
 //

@@ -4,20 +4,20 @@
 // type (a RangeVar "relation", a SelectStmt's "larg") is written as the bare object. Fields at
 // their default value (false, 0, empty) are omitted. Node type names start with an upper-case
 // letter and field names never do, which is how as_node tells the two apart.
+#include <algorithm>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
-#include <algorithm>
 #include <cctype>
 #include <cstdint>
-#include <string>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace dw::compare::detail {
 
 struct node {
-  std::string_view type;               // "SelectStmt", "FuncCall", ...
+  std::string_view type;              // "SelectStmt", "FuncCall", ...
   const boost::json::object* fields;  // never null
 };
 

@@ -79,18 +79,16 @@ bool has_decorations(const json::object& call) {
 // A call in this list that may return a set makes the target list yield several rows.
 bool may_return_set(const json::value& v) {
   if (const auto* list = v.if_array()) {
-    return std::any_of(list->begin(), list->end(), [](const json::value& e) {
-      return may_return_set(e);
-    });
+    return std::any_of(list->begin(), list->end(),
+                       [](const json::value& e) { return may_return_set(e); });
   }
   const auto n = as_node(v);
   if (n && n->type == "FuncCall" && lookup_function(call_name(*n->fields), {}).may_return_set)
     return true;
   const auto* o = n ? n->fields : v.if_object();
   if (o == nullptr) return false;
-  return std::any_of(o->begin(), o->end(), [](const json::key_value_pair& m) {
-    return may_return_set(m.value());
-  });
+  return std::any_of(o->begin(), o->end(),
+                     [](const json::key_value_pair& m) { return may_return_set(m.value()); });
 }
 
 // A SELECT that yields exactly one row, so its target list runs once.
@@ -192,8 +190,8 @@ void rewrite_walk::on_select(const json::object& select, context c, bool top) {
   for (const auto& member : select) {
     context field = c;
     const std::string_view key = member.key();
-    field.once = once_here && (values ? key == "valuesLists"
-                                      : key == "targetList" || key == "whereClause");
+    field.once =
+        once_here && (values ? key == "valuesLists" : key == "targetList" || key == "whereClause");
     visit(member.value(), field);
   }
 }
@@ -271,16 +269,21 @@ void rewrite_walk::on_function_call(const json::object& call, context c, bool fr
         case volatile_value::timeofday:
           literal = timeofday_literal(values_.statement_timestamp);
           break;
-        case volatile_value::random: literal = random_literal(values_); break;
-        case volatile_value::uuid: literal = uuid_literal(values_); break;
+        case volatile_value::random:
+          literal = random_literal(values_);
+          break;
+        case volatile_value::uuid:
+          literal = uuid_literal(values_);
+          break;
         case volatile_value::none:
-        case volatile_value::other: break;
+        case volatile_value::other:
+          break;
       }
       if (literal.empty() || location < 0) {
         report(location, what, "no usable value was supplied");
       } else {
-        sites_.push_back({static_cast<std::size_t>(location), site_shape::call,
-                          std::move(literal), what});
+        sites_.push_back(
+            {static_cast<std::size_t>(location), site_shape::call, std::move(literal), what});
       }
     }
   }
@@ -303,7 +306,8 @@ void rewrite_walk::on_time_keyword(const json::object& svf, context c, bool from
             std::to_string(int_field(svf, "typmod")) + ")";
   }
   std::string literal = timestamp_literal(values_.transaction_timestamp, casts);
-  if (literal.empty() || location < 0) return report(location, k->what, "no usable value was supplied");
+  if (literal.empty() || location < 0)
+    return report(location, k->what, "no usable value was supplied");
   sites_.push_back({static_cast<std::size_t>(location),
                     precision ? site_shape::keyword_with_precision : site_shape::keyword,
                     std::move(literal), std::string{k->what}});

@@ -21,8 +21,8 @@ enum class site_shape : std::uint8_t {
 struct rewrite_site {
   std::size_t location = 0;  // byte offset of the call's first token
   site_shape shape = site_shape::call;
-  std::string literal;       // what replaces the call, parenthesised
-  std::string what;          // "now()", "CURRENT_DATE": for reports
+  std::string literal;  // what replaces the call, parenthesised
+  std::string what;     // "now()", "CURRENT_DATE": for reports
 };
 
 class rewrite_walk {
@@ -36,10 +36,10 @@ class rewrite_walk {
 
  private:
   struct context {
-    bool runs = true;          // the statement runs this text now (not DDL, PREPARE, a view)
-    bool once = false;         // evaluated once per call site
-    bool top_select = false;   // the next SelectStmt is the statement's own query
-    std::string_view later;    // when !runs: why not, for reports
+    bool runs = true;         // the statement runs this text now (not DDL, PREPARE, a view)
+    bool once = false;        // evaluated once per call site
+    bool top_select = false;  // the next SelectStmt is the statement's own query
+    std::string_view later;   // when !runs: why not, for reports
   };
 
   void visit(const boost::json::value& v, context c);

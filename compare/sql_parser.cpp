@@ -24,7 +24,8 @@ constexpr std::size_t max_json_depth = 2000;
 
 // pg_query_scan answers with protobuf only. The schema is fixed and tiny (pg_query.proto):
 //   message ScanResult { int32 version = 1; repeated ScanToken tokens = 2; }
-//   message ScanToken  { int32 start = 1; int32 end = 2; Token token = 4; KeywordKind keyword_kind = 5; }
+//   message ScanToken  { int32 start = 1; int32 end = 2; Token token = 4; KeywordKind keyword_kind
+//   = 5; }
 // so these few lines read it instead of adding protobuf-c's headers as a dependency. The input
 // is libpg_query's own output, and every read is still bounds-checked.
 class wire_reader {
@@ -57,11 +58,16 @@ class wire_reader {
     std::uint64_t v = 0;
     wire_reader ignored{p_, p_};
     switch (wire_type) {
-      case 0: return varint(v);
-      case 1: return advance(8);
-      case 2: return sub(ignored);
-      case 5: return advance(4);
-      default: return false;
+      case 0:
+        return varint(v);
+      case 1:
+        return advance(8);
+      case 2:
+        return sub(ignored);
+      case 5:
+        return advance(4);
+      default:
+        return false;
     }
   }
 
@@ -151,8 +157,8 @@ parse_tree::parse_tree(std::string_view sql, std::size_t max_bytes)
   tree_ = boost::json::parse(result.parse_tree, ec, boost::json::storage_ptr{&resource_}, options);
   pg_query_free_parse_result(result);
   if (ec) {
-    failure_ = ec == boost::json::error::too_deep ? parse_failure::too_deep
-                                                  : parse_failure::syntax_error;
+    failure_ =
+        ec == boost::json::error::too_deep ? parse_failure::too_deep : parse_failure::syntax_error;
   }
 }
 

@@ -47,8 +47,8 @@ struct sql_token {
 namespace token {
 inline constexpr int ident = 258, uident = 259, fconst = 260, sconst = 261, usconst = 262,
                      bconst = 263, xconst = 264, iconst = 266, param = 267, typecast = 268,
-                     sql_comment = 275, c_comment = 276, kw_and = 291, kw_case = 321,
-                     kw_else = 397, kw_end = 401, kw_or = 548, kw_then = 669, kw_when = 712;
+                     sql_comment = 275, c_comment = 276, kw_and = 291, kw_case = 321, kw_else = 397,
+                     kw_end = 401, kw_or = 548, kw_then = 669, kw_when = 712;
 }
 
 // A parsed SQL string as libpg_query's JSON tree, held in this object's own memory.

@@ -75,8 +75,8 @@ TEST(classify_calls, set_config_and_setseed_change_the_session) {
 TEST(classify_calls, unknown_functions_are_volatile) {
   EXPECT_EQ(flags_of("SELECT user_function()"), "volatile_call");
   EXPECT_EQ(flags_of("SELECT * FROM app.report(3)"), "volatile_call");
-  EXPECT_EQ(flags_of("SELECT app.lower('x')"), "volatile_call");     // not the built-in
-  EXPECT_EQ(flags_of("SELECT \"Lower\"('x')"), "volatile_call");     // quoted: another name
+  EXPECT_EQ(flags_of("SELECT app.lower('x')"), "volatile_call");  // not the built-in
+  EXPECT_EQ(flags_of("SELECT \"Lower\"('x')"), "volatile_call");  // quoted: another name
   EXPECT_EQ(flags_of("SELECT x FROM t WHERE f(x) > 0"), "volatile_call");
   EXPECT_EQ(flags_of("SELECT random_normal()"), "volatile_call");  // PostgreSQL 16's: unknown
 }

@@ -12,16 +12,26 @@ namespace dw::compare::test {
 
 inline std::string verb_name(transaction_verb v) {
   switch (v) {
-    case transaction_verb::none: return "none";
-    case transaction_verb::begin: return "begin";
-    case transaction_verb::commit: return "commit";
-    case transaction_verb::rollback: return "rollback";
-    case transaction_verb::savepoint: return "savepoint";
-    case transaction_verb::release: return "release";
-    case transaction_verb::rollback_to: return "rollback_to";
-    case transaction_verb::prepare_transaction: return "prepare_transaction";
-    case transaction_verb::commit_prepared: return "commit_prepared";
-    case transaction_verb::rollback_prepared: return "rollback_prepared";
+    case transaction_verb::none:
+      return "none";
+    case transaction_verb::begin:
+      return "begin";
+    case transaction_verb::commit:
+      return "commit";
+    case transaction_verb::rollback:
+      return "rollback";
+    case transaction_verb::savepoint:
+      return "savepoint";
+    case transaction_verb::release:
+      return "release";
+    case transaction_verb::rollback_to:
+      return "rollback_to";
+    case transaction_verb::prepare_transaction:
+      return "prepare_transaction";
+    case transaction_verb::commit_prepared:
+      return "commit_prepared";
+    case transaction_verb::rollback_prepared:
+      return "rollback_prepared";
   }
   return "?";
 }

@@ -1,11 +1,12 @@
 // rewrite_nondeterministic(): each function form, where a literal may and may not stand in,
 // text outside the calls kept byte for byte, and the reports of what stays uncovered.
+#include "compare/nondeterminism.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "compare/classifier.hpp"
-#include "compare/nondeterminism.hpp"
 
 namespace dw::compare::test {
 namespace {
@@ -39,7 +40,8 @@ rewrite_result rewrite(std::string_view sql) {
 
 std::string rewritten(std::string_view sql) {
   const rewrite_result r = rewrite(sql);
-  EXPECT_TRUE(r.not_covered.empty()) << sql << " -> " << (r.not_covered.empty() ? "" : r.not_covered[0]);
+  EXPECT_TRUE(r.not_covered.empty())
+      << sql << " -> " << (r.not_covered.empty() ? "" : r.not_covered[0]);
   return r.sql;
 }
 
@@ -100,9 +102,9 @@ TEST(rewrite_times, statement_and_clock_time) {
 }
 
 TEST(rewrite_times, stable_times_are_rewritten_per_row_too) {
-  EXPECT_EQ(rewritten("UPDATE t SET m = now() WHERE m < CURRENT_DATE"),
-            "UPDATE t SET m = " + tx +
-                " WHERE m < ('2026-11-21 10:00:00.123456+00'::timestamptz::date)");
+  EXPECT_EQ(
+      rewritten("UPDATE t SET m = now() WHERE m < CURRENT_DATE"),
+      "UPDATE t SET m = " + tx + " WHERE m < ('2026-11-21 10:00:00.123456+00'::timestamptz::date)");
   EXPECT_EQ(rewritten("SELECT * FROM t WHERE created > now() - interval '1 day'"),
             "SELECT * FROM t WHERE created > " + tx + " - interval '1 day'");
 }
@@ -126,7 +128,7 @@ TEST(rewrite_values, per_row_volatile_calls_are_left_alone) {
   left_alone("INSERT INTO t SELECT gen_random_uuid() FROM generate_series(1, 3)", "per row");
   left_alone("SELECT random() FROM t", "per row");
   left_alone("SELECT random(), generate_series(1, 3)", "per row");  // several rows, no FROM
-  left_alone("SELECT random(), f()", "per row");  // f might return a set
+  left_alone("SELECT random(), f()", "per row");                    // f might return a set
   left_alone("INSERT INTO t VALUES ((SELECT random()))", "per row");
   left_alone("INSERT INTO t VALUES (1) ON CONFLICT (id) DO UPDATE SET r = random()", "per row");
   left_alone("WITH x AS (SELECT random() AS r) INSERT INTO t SELECT r FROM x", "per row");
@@ -156,7 +158,8 @@ TEST(rewrite_text, pgbench_history_insert) {
   EXPECT_EQ(rewritten("INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) "
                       "VALUES (3, 1, 77, -4242, CURRENT_TIMESTAMP);"),
             "INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) "
-            "VALUES (3, 1, 77, -4242, " + tx + ");");
+            "VALUES (3, 1, 77, -4242, " +
+                tx + ");");
 }
 
 TEST(rewrite_later, text_that_runs_later_is_not_rewritten) {
@@ -166,7 +169,8 @@ TEST(rewrite_later, text_that_runs_later_is_not_rewritten) {
   left_alone("CREATE MATERIALIZED VIEW m AS SELECT now()", "materialized view");
   left_alone("PREPARE p AS INSERT INTO t VALUES (now())", "PREPARE");
   left_alone("DO $$ BEGIN INSERT INTO t VALUES (now()); END $$", "DO block");
-  EXPECT_EQ(rewritten("CREATE TABLE t2 AS SELECT now() AS at"), "CREATE TABLE t2 AS SELECT " + tx + " AS at");
+  EXPECT_EQ(rewritten("CREATE TABLE t2 AS SELECT now() AS at"),
+            "CREATE TABLE t2 AS SELECT " + tx + " AS at");
   EXPECT_EQ(rewritten("EXPLAIN SELECT now()"), "EXPLAIN SELECT now()");  // runs nothing
   EXPECT_EQ(rewritten("EXPLAIN ANALYZE INSERT INTO t VALUES (now())"),
             "EXPLAIN ANALYZE INSERT INTO t VALUES (" + tx + ")");
