@@ -2,6 +2,7 @@
 // HTTP API later): it runs requests against proxy_control, keeps and persists the phase, and
 // puts mutating commands through one queue so that they never interleave (a pause during a
 // flip is the known failure of other proxies' PAUSE/RESUME). No Asio in this header.
+// Only the phase is persisted; an operator pause is not, so a restarted proxy admits traffic.
 #pragma once
 
 #include <chrono>

@@ -30,13 +30,17 @@ run_result run_in_process(std::vector<std::string_view> args, const char* env_so
   return {rc, out.str(), err.str()};
 }
 
-/// tests/CMakeLists.txt does not pass the dwctl path to control_tests, so it is found next to
-/// this binary's build tree (build/<preset>/tests/control_tests -> build/<preset>/control/dwctl)
-/// unless DW_CTL_BINARY says otherwise.
+/// $DW_CTL_BINARY, else the DW_CTL_BINARY compile definition if tests/CMakeLists.txt gives
+/// one, else next to this binary's build tree (build/<dir>/tests/control_tests ->
+/// build/<dir>/control/dwctl).
 std::filesystem::path dwctl_binary() {
   if (const char* env = std::getenv("DW_CTL_BINARY")) return env;
+#ifdef DW_CTL_BINARY
+  return DW_CTL_BINARY;
+#else
   return std::filesystem::read_symlink("/proc/self/exe").parent_path().parent_path() / "control" /
          "dwctl";
+#endif
 }
 
 run_result run_binary(const std::vector<std::string>& args,
