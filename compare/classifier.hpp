@@ -140,7 +140,8 @@ struct classify_options {
   // callers that do not need it save that.
   bool fingerprint = true;
   // Functions the user declares free of side effects, so reads calling them stay reads: "f"
-  // (any schema) or "schema.f", as PostgreSQL folds names (lower case unless quoted).
+  // (any schema) or "schema.f", as PostgreSQL folds names (lower case unless quoted). A view:
+  // the strings must outlive the call.
   std::span<const std::string> read_only_functions = {};
 };
 

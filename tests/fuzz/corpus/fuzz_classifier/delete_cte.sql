@@ -1,0 +1,1 @@
+WITH x AS (DELETE FROM s."T" WHERE a < now() RETURNING *) SELECT * FROM x

@@ -1,0 +1,1 @@
+DO $$ BEGIN PERFORM now(); END $$; CALL p(now(), random())

@@ -1,0 +1,1 @@
+SELECT * FROM now(), generate_series(now(), now() + '1h', '1m')

@@ -1,0 +1,1 @@
+SELECT 'now'::timestamptz, $$random()$$, E'now()\'' /* now() */ -- now()

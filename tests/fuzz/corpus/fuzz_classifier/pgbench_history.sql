@@ -1,0 +1,1 @@
+INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (1, 1, 1, -4242, CURRENT_TIMESTAMP);

@@ -1,0 +1,1 @@
+BEGIN; UPDATE pgbench_accounts SET abalance = abalance + -4242 WHERE aid = 1; SELECT abalance FROM pgbench_accounts WHERE aid = 1; END;

@@ -1,0 +1,1 @@
+SELECT pg_advisory_lock(1), txid_current(), set_config('a', 'b', false), app.f()

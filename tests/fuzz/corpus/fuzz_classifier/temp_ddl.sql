@@ -1,0 +1,1 @@
+CREATE TEMP TABLE t (a timestamptz DEFAULT now()); ALTER TABLE t ADD COLUMN b int

@@ -1,0 +1,1 @@
+UPDATE t SET m = now(), r = random() WHERE d < CURRENT_DATE

@@ -1,0 +1,1 @@
+INSERT INTO t VALUES (random(), gen_random_uuid(), clock_timestamp(), timeofday(), CURRENT_TIME(2), LOCALTIMESTAMP)
