@@ -101,6 +101,10 @@ std::vector<std::string> proxy_process::arguments(const proxy_options& o) const 
   return a;
 }
 
+void proxy_process::send_signal(int signo) {
+  if (pid_ > 0) ::kill(pid_, signo);
+}
+
 void proxy_process::spawn(const proxy_options& options) {
   port_ = free_port();
   std::vector<std::string> items{DW_PROXY_BINARY};

@@ -71,6 +71,8 @@ class proxy_process {
   /// SIGTERM, then waits up to `deadline`; SIGKILL after that. True when it exited in time.
   bool stop(std::chrono::milliseconds deadline = std::chrono::seconds{10});
   void kill();
+  /// Sends `signo` (SIGHUP, SIGTERM, ...) without waiting for any effect.
+  void send_signal(int signo);
   /// Raw exit status from waitpid (valid after stop/kill or when alive() turned false).
   [[nodiscard]] std::optional<int> wait_status() const noexcept { return wait_status_; }
 
