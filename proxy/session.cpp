@@ -187,10 +187,17 @@ awaitable<void> session::relay_client_to_backend() {
   for (;;) {
     std::span<const std::byte> view = client_carry_;
     if (!holds_frame_or_error(decoder, client_carry_)) {
-      auto bytes = co_await client_->read_some();
+      auto bytes = client_->expect_more() ? client_->read_available()
+                                          : boost::system::result<std::span<const std::byte>>{
+                                                error_code{asio::error::would_block}};
+      while (!bytes && bytes.error() == asio::error::would_block) {
+        auto [ec] = co_await client_->wait_readable();
+        if (state_ == session_state::closing) co_return;
+        bytes = ec ? boost::system::result<std::span<const std::byte>>{ec} : client_->read_available();
+      }
       if (state_ == session_state::closing) co_return;
-      if (!bytes || bytes->empty()) {
-        on_client_gone(bytes ? error_code{asio::error::eof} : bytes.error());
+      if (!bytes) {
+        on_client_gone(bytes.error());
         co_return;
       }
       view = join_carry(client_carry_, *bytes);
@@ -214,7 +221,11 @@ awaitable<void> session::relay_client_to_backend() {
       terminate = (*f)->type == protocol::frontend_type::terminate;
     }
     if (!forward_end) continue;
-    if (auto ec = co_await forward(backend, client_carry_, view, forward_end)) {
+    error_code ec;
+    const outgoing out = forward_now(backend, client_carry_, view, forward_end, ec);
+    if (!ec && !out.rest.empty()) ec = co_await backend.write_pending(out.rest);
+    finish_forward(client_carry_, out);
+    if (ec) {
       co_await on_backend_lost(ec, true);
       co_return;
     }
@@ -234,11 +245,18 @@ awaitable<void> session::relay_backend_to_client() {
       inspected_backend_types, max_inspected_backend_message};
   stream& backend = *primary_->io;
   for (;;) {
-    auto bytes = co_await backend.read_some();
+    auto bytes = backend.expect_more() ? backend.read_available()
+                                       : boost::system::result<std::span<const std::byte>>{
+                                             error_code{asio::error::would_block}};
+    while (!bytes && bytes.error() == asio::error::would_block) {
+      auto [ec] = co_await backend.wait_readable();
+      if (state_ == session_state::closing) co_return;
+      bytes = ec ? boost::system::result<std::span<const std::byte>>{ec} : backend.read_available();
+    }
     if (state_ == session_state::closing) co_return;
-    if (!bytes || bytes->empty()) {
+    if (!bytes) {
       const bool clean = scanner.at_message_boundary() && backend_carry_.empty();
-      co_await on_backend_lost(bytes ? error_code{asio::error::eof} : bytes.error(), clean);
+      co_await on_backend_lost(bytes.error(), clean);
       co_return;
     }
     const std::span<const std::byte> view = join_carry(backend_carry_, *bytes);
@@ -255,7 +273,11 @@ awaitable<void> session::relay_backend_to_client() {
         on_backend_message(step->message.type, step->message.body);
       forward_end += step->size;
     }
-    if (auto ec = co_await forward(*client_, backend_carry_, view, forward_end)) {
+    error_code ec;
+    const outgoing out = forward_now(*client_, backend_carry_, view, forward_end, ec);
+    if (!ec && !out.rest.empty()) ec = co_await client_->write_pending(out.rest);
+    finish_forward(backend_carry_, out);
+    if (ec) {
       on_client_gone(ec);
       co_return;
     }
@@ -269,16 +291,25 @@ awaitable<void> session::relay_backend_to_client() {
   }
 }
 
-awaitable<error_code> session::forward(stream& to, std::vector<std::byte>& carry,
-                                       std::span<const std::byte> view, std::size_t end) {
+session::outgoing session::forward_now(stream& to, std::vector<std::byte>& carry,
+                                       std::span<const std::byte> view, std::size_t end,
+                                       error_code& ec) {
   // A view into the shared scratch buffer must give up its tail before the write can
-  // suspend; a view into `carry` must stay intact until the write has taken its copy.
-  const bool in_carry = !carry.empty() && view.data() == carry.data();
-  if (!in_carry) keep_tail(carry, view, end);
-  error_code ec;
-  if (end > 0) ec = co_await to.write(view.first(end));
-  if (in_carry) keep_tail(carry, view, end);
-  co_return ec;
+  // suspend; a view into `carry` stays intact until the write has taken its copy, and is
+  // trimmed afterwards (finish_forward).
+  outgoing out;
+  if (!carry.empty() && view.data() == carry.data()) {
+    out.trim_carry = end;
+  } else {
+    keep_tail(carry, view, end);
+  }
+  const std::size_t sent = end ? to.write_now(view.first(end), ec) : 0;
+  if (!ec) out.rest = view.subspan(sent, end - sent);
+  return out;
+}
+
+void session::finish_forward(std::vector<std::byte>& carry, const outgoing& out) {
+  if (out.trim_carry > 0) keep_tail(carry, carry, out.trim_carry);
 }
 
 void session::on_backend_message(char type, std::span<const std::byte> body) {

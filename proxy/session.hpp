@@ -52,9 +52,15 @@ class session : public std::enable_shared_from_this<session> {
   // The relay (session.cpp).
   awaitable<void> relay_client_to_backend();
   awaitable<void> relay_backend_to_client();
-  /// Writes view[0, end) to `to`, keeping view[end, ...) in `carry` for the next read.
-  awaitable<error_code> forward(stream& to, std::vector<std::byte>& carry,
-                                std::span<const std::byte> view, std::size_t end);
+  struct outgoing {
+    std::span<const std::byte> rest;  ///< not yet written: hand to write_pending()
+    std::size_t trim_carry = 0;       ///< carry bytes to drop once `rest` is written
+  };
+  /// Writes view[0, end) to `to` as far as it goes without waiting and keeps view[end, ...)
+  /// in `carry` for the next read. Call finish_forward() once `rest` is written.
+  outgoing forward_now(stream& to, std::vector<std::byte>& carry,
+                       std::span<const std::byte> view, std::size_t end, error_code& ec);
+  static void finish_forward(std::vector<std::byte>& carry, const outgoing& out);
   void on_backend_message(char type, std::span<const std::byte> body);
   void on_client_gone(const error_code& ec);
   awaitable<void> on_backend_lost(const error_code& ec, bool at_boundary);

@@ -65,46 +65,68 @@ std::string stream::peer() const {
   return "?";
 }
 
-awaitable<boost::system::result<std::span<const std::byte>>> stream::read_some() {
+bool stream::expect_more() const noexcept { return tls_ ? tls_available_ > 0 : last_read_filled_; }
+
+awaitable<std::tuple<error_code>> stream::wait_readable() {
+  // Not a coroutine for plain sockets: the caller awaits Asio's operation directly.
+  // Waiting re-arms the edge-triggered epoll registration (EPOLL_CTL_MOD), so data that
+  // arrived before the wait is not missed. In request/response traffic a read right after
+  // the previous one nearly always finds nothing, so waiting first saves a failed recv.
+  if (tls_) return fill_tls_input();
+  return socket_.async_wait(socket_type::wait_read, use_nothrow);
+}
+
+awaitable<std::tuple<error_code>> stream::fill_tls_input() {
+  tls_input_.resize(tls_read_size);
+  auto [ec, n] = co_await tls_->async_read_some(asio::buffer(tls_input_), use_nothrow);
+  tls_available_ = ec ? 0 : n;
+  co_return std::tuple<error_code>{ec};
+}
+
+boost::system::result<std::span<const std::byte>> stream::read_available() {
   if (tls_) {
-    tls_input_.resize(tls_read_size);
-    auto [ec, n] = co_await tls_->async_read_some(asio::buffer(tls_input_), use_nothrow);
-    if (ec) co_return ec;
-    co_return std::span<const std::byte>{tls_input_.data(), n};
+    if (tls_available_ == 0) return error_code{asio::error::would_block};
+    const std::span<const std::byte> out{tls_input_.data(), tls_available_};
+    tls_available_ = 0;
+    return out;
   }
   const std::span<std::byte> scratch = thread_scratch();
-  // In request/response traffic a read right after the previous one nearly always finds
-  // nothing (EAGAIN), so wait for readiness first. Only when the last read filled the whole
-  // buffer is more data likely queued already. Waiting re-arms the edge-triggered epoll
-  // registration (EPOLL_CTL_MOD), so data that arrived earlier is not missed.
-  bool wait_first = !last_read_filled_;
+  error_code ec;
+  const std::size_t n = socket_.read_some(asio::buffer(scratch.data(), scratch.size()), ec);
+  if (ec) {
+    last_read_filled_ = false;
+    if (ec == asio::error::try_again) ec = asio::error::would_block;
+    return ec;
+  }
+  last_read_filled_ = n == scratch.size();
+  return std::span<const std::byte>{scratch.data(), n};
+}
+
+awaitable<boost::system::result<std::span<const std::byte>>> stream::read_some() {
   for (;;) {
-    if (wait_first) {
-      auto [wait_ec] = co_await socket_.async_wait(socket_type::wait_read, use_nothrow);
-      if (wait_ec) co_return wait_ec;
+    if (!expect_more()) {
+      auto [ec] = co_await wait_readable();
+      if (ec) co_return ec;
     }
-    error_code ec;
-    const std::size_t n = socket_.read_some(asio::buffer(scratch.data(), scratch.size()), ec);
-    if (!ec) {
-      last_read_filled_ = n == scratch.size();
-      co_return std::span<const std::byte>{scratch.data(), n};
-    }
-    if (ec != asio::error::would_block && ec != asio::error::try_again) co_return ec;
-    wait_first = true;
+    auto bytes = read_available();
+    if (bytes || bytes.error() != asio::error::would_block) co_return bytes;
   }
 }
 
-awaitable<error_code> stream::write(std::span<const std::byte> data) {
-  std::size_t done = 0;
-  if (!tls_) {
-    error_code ec;
-    done = socket_.write_some(asio::buffer(data.data(), data.size()), ec);
-    if (ec && ec != asio::error::would_block && ec != asio::error::try_again) co_return ec;
-    if (ec) done = 0;
-    if (done == data.size()) co_return error_code{};
+std::size_t stream::write_now(std::span<const std::byte> data, error_code& ec) {
+  ec = {};
+  if (tls_ || data.empty()) return 0;
+  const std::size_t n = socket_.write_some(asio::buffer(data.data(), data.size()), ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    ec = {};
+    return 0;
   }
+  return ec ? 0 : n;
+}
+
+awaitable<error_code> stream::write_pending(std::span<const std::byte> rest) {
   // The caller's bytes may live in the shared scratch buffer: copy before suspending.
-  pending_.assign(data.begin() + static_cast<std::ptrdiff_t>(done), data.end());
+  pending_.assign(rest.begin(), rest.end());
   writing_ = true;
   error_code ec;
   if (tls_) {
@@ -116,6 +138,13 @@ awaitable<error_code> stream::write(std::span<const std::byte> data) {
   pending_.clear();
   if (pending_.capacity() > keep_pending_capacity) pending_.shrink_to_fit();
   co_return ec;
+}
+
+awaitable<error_code> stream::write(std::span<const std::byte> data) {
+  error_code ec;
+  const std::size_t done = write_now(data, ec);
+  if (ec || done == data.size()) co_return ec;
+  co_return co_await write_pending(data.subspan(done));
 }
 
 void stream::try_write_now(std::span<const std::byte> data) noexcept {

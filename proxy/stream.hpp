@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <memory>
 #include <span>
+#include <tuple>
 #include <string>
 #include <vector>
 
@@ -25,7 +26,24 @@ class stream {
   stream& operator=(const stream&) = delete;
   ~stream();
 
-  /// Reads at least one byte. The view stays valid until the caller suspends again.
+  // The relay's hot path uses the four primitives below directly, so that a message costs no
+  // nested coroutine unless it really has to wait.
+
+  /// True when bytes may be waiting already (the last read filled the buffer, or TLS has
+  /// decrypted data in hand): try read_available() before waiting.
+  [[nodiscard]] bool expect_more() const noexcept;
+  /// Waits until read_available() can make progress.
+  [[nodiscard]] awaitable<std::tuple<error_code>> wait_readable();
+  /// Reads what has arrived without waiting; would_block when nothing has, eof at the end.
+  /// The view stays valid until the caller next suspends.
+  [[nodiscard]] boost::system::result<std::span<const std::byte>> read_available();
+  /// Writes as much of `data` as the socket takes now (all of it, usually). TLS writes
+  /// nothing here and leaves everything to write_pending().
+  [[nodiscard]] std::size_t write_now(std::span<const std::byte> data, error_code& ec);
+  /// Copies `rest` (before suspending) and waits until it is written.
+  [[nodiscard]] awaitable<error_code> write_pending(std::span<const std::byte> rest);
+
+  /// Reads at least one byte (waiting as needed); for handshakes and other cold paths.
   [[nodiscard]] awaitable<boost::system::result<std::span<const std::byte>>> read_some();
   /// Writes all of `data`; the caller may reuse `data` as soon as this returns.
   [[nodiscard]] awaitable<error_code> write(std::span<const std::byte> data);
@@ -53,7 +71,9 @@ class stream {
   socket_type socket_;
   std::unique_ptr<tls_stream> tls_;   // owns the socket once TLS is on
   std::vector<std::byte> pending_;    // bytes of a write that had to suspend
+  awaitable<std::tuple<error_code>> fill_tls_input();
   std::vector<std::byte> tls_input_;  // TLS records are decrypted into the stream's own buffer
+  std::size_t tls_available_ = 0;     // decrypted bytes in tls_input_ not yet handed out
   bool writing_ = false;
   bool last_read_filled_ = false;     // the previous read filled the scratch buffer
 };
