@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "config/config_loader.hpp"
+#include "tests/common/temp_dir.hpp"
 
 namespace dw::config {
 
@@ -20,34 +21,11 @@ inline void PrintTo(const problem& p, std::ostream* os) { *os << to_string(p); }
 
 namespace testing {
 
-/// A mkdtemp directory, removed with everything in it when the test ends.
-class temp_dir {
+/// The shared temp dir; config tests name files by string path.
+class temp_dir : public dw::test::temp_dir {
  public:
-  temp_dir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "dwconfig-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error{"mkdtemp failed"};
-    path_ = tmpl;
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-
-  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-  [[nodiscard]] std::string file(const std::string& name) const { return (path_ / name).string(); }
-
-  /// Writes `content` to `name` inside the directory and returns the full path.
-  std::string write(const std::string& name, const std::string& content) const {
-    const auto p = path_ / name;
-    std::filesystem::create_directories(p.parent_path());
-    std::ofstream{p, std::ios::binary} << content;
-    return p.string();
-  }
-
- private:
-  std::filesystem::path path_;
+  temp_dir() : dw::test::temp_dir{"dwconfig"} {}
+  [[nodiscard]] std::string file(const std::string& name) const { return file_path(name).string(); }
 };
 
 /// The problems a load reports; fails the test when it succeeds instead.

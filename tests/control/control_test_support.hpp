@@ -19,38 +19,15 @@
 #include <vector>
 
 #include "control/proxy_control.hpp"
+#include "tests/common/temp_dir.hpp"
 
 namespace dw::control::testing {
 
-/// A mkdtemp directory, removed with everything in it when the test ends.
-class temp_dir {
+/// The shared temp dir; control tests name files by filesystem path.
+class temp_dir : public dw::test::temp_dir {
  public:
-  temp_dir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "dwcontrol-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error{"mkdtemp failed"};
-    path_ = tmpl;
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-
-  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-  [[nodiscard]] std::filesystem::path file(const std::string& name) const { return path_ / name; }
-
-  /// Names of everything in the directory, sorted.
-  [[nodiscard]] std::vector<std::string> entries() const {
-    std::vector<std::string> out;
-    for (const auto& e : std::filesystem::directory_iterator(path_))
-      out.push_back(e.path().filename().string());
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-
- private:
-  std::filesystem::path path_;
+  temp_dir() : dw::test::temp_dir{"dwcontrol"} {}
+  [[nodiscard]] std::filesystem::path file(const std::string& name) const { return file_path(name); }
 };
 
 inline void write_file(const std::filesystem::path& p, const std::string& text) {
