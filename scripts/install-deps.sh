@@ -13,7 +13,12 @@ packages=(
   postgresql-15 postgresql-client-15 postgresql-contrib
   pgbouncer pgpool2           # benchmark peers
   util-linux procps           # runuser, ps for the harness
+  python3-psycopg python3-psycopg2 libpostgresql-jdbc-java  # driver tests
 )
+# Driver tests also need a JDK and Node.js with npm; use the machine's own when it has them
+# (Debian's npm alone pulls in hundreds of packages).
+command -v javac >/dev/null 2>&1 || packages+=(default-jdk-headless)
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do
