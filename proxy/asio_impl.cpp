@@ -1,2 +1,2 @@
-#include <boost/asio/impl/src.hpp>
+// Asio's SSL part, compiled once; the core is in control/asio_impl.cpp.
 #include <boost/asio/ssl/impl/src.hpp>

@@ -3,6 +3,7 @@
 // started with (STYLE.md 26), so a reload never changes a live session under its feet.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -36,6 +37,10 @@ struct shared_state {
   std::atomic<std::size_t> active_clients{0};
   std::atomic<int> phase{0};
   std::atomic<bool> shutting_down{false};
+  std::atomic<bool> paused{false};  ///< operator pause: new transactions wait at their boundary
+  /// Last backend login per backend (0 = OLD, 1 = NEW), for status: -1 never tried, else
+  /// the login's duration in microseconds, negated minus one when it failed.
+  std::array<std::atomic<std::int64_t>, 2> last_login_us{-1, -1};
 };
 
 }  // namespace dw::proxy

@@ -8,6 +8,10 @@
 #include <thread>
 
 #include "config/problem.hpp"
+#include "control/command_service.hpp"
+#include "control/control_server.hpp"
+#include "control/state_file.hpp"
+#include "proxy/control_bridge.hpp"
 #include "config/reload.hpp"
 #include "proxy/cancel_registry.hpp"
 #include "proxy/listener.hpp"
@@ -50,16 +54,35 @@ class server {
     signals_.add(SIGHUP);
     log_config_warnings(cfg);
     shared_.cancels = &cancels_;
-    shared_.phase.store(cfg.phase);
+    // The persisted phase wins over the configured one; a corrupt state file stops startup
+    // rather than silently falling back to phase 0 in the middle of a migration.
+    auto start = control::load_startup_phase(cfg);
+    if (!start) throw std::runtime_error(start.error().message);
+    shared_.phase.store(static_cast<int>(start->state.current));
+    if (start->from_state_file)
+      spdlog::info("phase {} from the state file {}", shared_.phase.load(), cfg.state_file);
     unsigned threads = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
     for (unsigned i = 0; i < threads; ++i) workers_.push_back(std::make_unique<worker>(i, shared_));
     for (const auto& address : cfg.listen)
       listeners_.push_back(std::make_unique<listener>(control_, address, workers_));
     shutdown_timeout_ = cfg.limits.shutdown_timeout;
+    if (!cfg.control_socket.empty()) {
+      bridge_ = std::make_unique<control_bridge>(shared_, workers_);
+      commands_ = std::make_unique<control::command_service>(
+          control_, *bridge_, control::service_options_from(cfg), start->state);
+      control_socket_ = std::make_unique<control::control_server>(
+          control_, *commands_, control::socket_options_from(cfg));
+    }
     shared_.current.store(runtime::build(std::move(cfg)));
   }
 
   int run() {
+    // Before any thread starts: a failure here must leave nothing running.
+    if (control_socket_) {
+      if (auto started = control_socket_->start(); !started)
+        throw std::runtime_error("control socket: " + started.error().message);
+      spdlog::info("control socket ready");
+    }
     for (auto& w : workers_) w->start_thread();
     for (auto& l : listeners_) l->start();
     wait_for_signal();
@@ -121,6 +144,8 @@ class server {
   }
 
   void finish() {
+    if (control_socket_) control_socket_->stop();
+    if (commands_) commands_->stop();
     signals_.cancel();
     poll_timer_.cancel();
     for (auto& l : listeners_) l->stop();
@@ -162,6 +187,9 @@ class server {
   asio::steady_timer poll_timer_{control_};
   std::vector<std::unique_ptr<worker>> workers_;
   std::vector<std::unique_ptr<listener>> listeners_;
+  std::unique_ptr<control_bridge> bridge_;
+  std::unique_ptr<control::command_service> commands_;
+  std::unique_ptr<control::control_server> control_socket_;
   std::chrono::milliseconds shutdown_timeout_{};
   std::chrono::steady_clock::time_point shutdown_deadline_{};
 };
@@ -177,7 +205,12 @@ int run_server(config::config cfg, config_loader reload) {
     spdlog::error("{}", e.what());
     return 1;
   }
-  return s->run();
+  try {
+    return s->run();
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
 }
 
 }  // namespace dw::proxy

@@ -206,6 +206,14 @@ awaitable<void> session::relay_client_to_backend() {
         deadline_.cancel();
       }
     }
+    // Paused by the operator: a session at a transaction boundary holds its next unit until
+    // resume; transactions already open carry on (DESIGN.md, the flip's first step).
+    if (owner_.shared().paused.load() && boundary_.idle()) {
+      if (view.data() != client_carry_.data()) keep_tail(client_carry_, view, 0);
+      co_await owner_.wait_until_resumed();
+      if (state_ == session_state::closing) co_return;
+      view = client_carry_;
+    }
     std::size_t forward_end = 0;
     bool terminate = false;
     while (forward_end < view.size() && !terminate) {

@@ -41,6 +41,10 @@ class session : public std::enable_shared_from_this<session> {
   void begin_shutdown();
   /// Closes both sides now.
   void close_all() noexcept;
+  /// Relaying and not at a transaction boundary (a transaction or a query is in flight).
+  [[nodiscard]] bool in_transaction() const noexcept {
+    return state_ == session_state::relaying && !boundary_.idle();
+  }
 
  private:
   awaitable<void> run();

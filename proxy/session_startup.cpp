@@ -217,7 +217,11 @@ awaitable<bool> session::open_primary(const user_entry& user, const std::string&
   login.database = target.dbname.empty() ? database : target.dbname;
   login.client_parameters = std::move(client_parameters);
   login.tls = new_is_primary ? rt.new_tls.get() : rt.old_tls.get();
+  const auto started = std::chrono::steady_clock::now();
   backend_outcome outcome = co_await connect_backend(login);
+  const auto took = std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::steady_clock::now() - started).count();
+  owner_.shared().last_login_us[new_is_primary ? 1 : 0].store(outcome.connection ? took : -took - 1);
   if (!outcome.connection) {
     ++owner_.stats().backend_failures;
     if (!outcome.failure.error_response.empty()) {

@@ -57,3 +57,31 @@ void worker::close_all() {
 }
 
 }  // namespace dw::proxy
+
+namespace dw::proxy {
+
+void worker::take_census(std::function<void(session_census)> done) {
+  asio::post(context_, [this, done = std::move(done)] {
+    session_census census;
+    for (session* s : sessions_) {
+      ++census.sessions;
+      if (s->in_transaction()) ++census.in_transaction;
+    }
+    done(census);
+  });
+}
+
+awaitable<void> worker::wait_until_resumed() {
+  // The flag is re-checked after every wake-up; resume clears it before posting the wake,
+  // and both run on this thread, so a wake cannot slip between check and wait.
+  while (shared_.paused.load()) {
+    auto [ec] = co_await resume_signal_.async_wait(use_nothrow);
+    (void)ec;  // operation_aborted is the wake-up itself
+  }
+}
+
+void worker::wake_paused_sessions() {
+  asio::post(context_, [this] { resume_signal_.cancel(); });
+}
+
+}  // namespace dw::proxy

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <thread>
 #include <unordered_set>
 
@@ -47,6 +48,18 @@ class worker {
   /// Posts an immediate close of every session (any thread).
   void close_all();
 
+  /// Session counts of this worker, taken on its thread and handed to `done` there.
+  struct session_census {
+    std::uint64_t sessions = 0;
+    std::uint64_t in_transaction = 0;  ///< not at a transaction boundary
+  };
+  void take_census(std::function<void(session_census)> done);
+
+  /// Suspends a session while the proxy is paused (shared_state::paused); on this thread.
+  [[nodiscard]] awaitable<void> wait_until_resumed();
+  /// Wakes every session waiting in wait_until_resumed() (any thread).
+  void wake_paused_sessions();
+
  private:
   unsigned index_;
   shared_state& shared_;
@@ -58,6 +71,8 @@ class worker {
   std::unordered_set<session*> sessions_;
   std::atomic<std::size_t> session_count_{0};
   worker_stats stats_;
+  // Never expires: waiting sessions are woken by cancelling it (an Asio condition variable).
+  asio::steady_timer resume_signal_{context_, asio::steady_timer::time_point::max()};
 };
 
 }  // namespace dw::proxy

@@ -1,0 +1,41 @@
+// proxy/'s side of the control interface (control::proxy_control): status gathered from
+// every worker, and the operator pause that holds new transactions at their boundaries.
+// Phase moves are refused until the proxy carries a shadow (dual-write, issue 3): moving
+// the phase without one would claim a safety the proxy does not yet provide.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "control/proxy_control.hpp"
+#include "proxy/runtime.hpp"
+
+namespace dw::proxy {
+
+class worker;
+
+class control_bridge final : public control::proxy_control {
+ public:
+  control_bridge(shared_state& shared, std::vector<std::unique_ptr<worker>>& workers)
+      : shared_{shared}, workers_{workers} {}
+
+  void status(std::function<void(control::status_snapshot)> done) override;
+  void move_phase(const control::move_plan& plan, std::chrono::steady_clock::time_point deadline,
+                  std::function<void(control::outcome<control::move_report>)> done) override;
+  void pause(std::function<void(control::outcome<control::pause_report>)> done) override;
+  void resume(std::function<void(control::outcome<bool>)> done) override;
+  void acknowledge_divergences(std::function<void(control::outcome<std::uint64_t>)> done) override;
+
+ private:
+  struct census_total {
+    std::uint64_t sessions = 0;
+    std::uint64_t in_transaction = 0;
+  };
+  /// Asks every worker for its counts; `done` runs on the last worker to answer.
+  void count_sessions(std::function<void(census_total)> done);
+
+  shared_state& shared_;
+  std::vector<std::unique_ptr<worker>>& workers_;
+};
+
+}  // namespace dw::proxy
