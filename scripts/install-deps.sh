@@ -14,6 +14,7 @@ packages=(
   pgbouncer pgpool2           # benchmark peers
   util-linux procps           # runuser, ps for the harness
   python3-psycopg python3-psycopg2 libpostgresql-jdbc-java  # driver tests
+  python3-yaml                # tests/docker/check_compose.py
 )
 # Driver tests also need a JDK and Node.js with npm; use the machine's own when it has them
 # (Debian's npm alone pulls in hundreds of packages).
