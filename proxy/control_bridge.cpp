@@ -92,6 +92,37 @@ void control_bridge::resume(std::function<void(control::outcome<bool>)> done) {
   done(changed);
 }
 
+std::vector<control::metric_sample> control_bridge::metrics() const {
+  struct counter_def {
+    const char* name;
+    const char* help;
+    worker_stats::counter worker_stats::*field;
+  };
+  // Every counter the proxy exports, in one list (STYLE.md 32).
+  static constexpr counter_def counters[] = {
+      {"dwproxy_clients_accepted_total", "Client connections accepted.",
+       &worker_stats::clients_accepted},
+      {"dwproxy_client_errors_total", "Clients closed with an ErrorResponse.",
+       &worker_stats::client_errors},
+      {"dwproxy_auth_failures_total", "Client authentications that failed.",
+       &worker_stats::auth_failures},
+      {"dwproxy_backend_failures_total", "Primary backends unreachable or lost mid-session.",
+       &worker_stats::backend_failures},
+      {"dwproxy_cancel_requests_total", "CancelRequests received.",
+       &worker_stats::cancel_requests},
+  };
+  std::vector<control::metric_sample> out;
+  for (const auto& c : counters) {
+    double sum = 0;
+    for (const auto& w : workers_) sum += static_cast<double>((w->stats().*c.field).load());
+    out.push_back({c.name, c.help, control::metric_type::counter, {}, sum});
+  }
+  out.push_back({"dwproxy_clients_active", "Client connections open (all states).",
+                 control::metric_type::gauge, {},
+                 static_cast<double>(shared_.active_clients.load())});
+  return out;
+}
+
 void control_bridge::acknowledge_divergences(
     std::function<void(control::outcome<std::uint64_t>)> done) {
   done(std::uint64_t{0});  // no shadow yet, so nothing can have diverged

@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "control/metrics.hpp"
 #include "control/proxy_control.hpp"
 #include "proxy/runtime.hpp"
 
@@ -25,6 +26,9 @@ class control_bridge final : public control::proxy_control {
   void pause(std::function<void(control::outcome<control::pause_report>)> done) override;
   void resume(std::function<void(control::outcome<bool>)> done) override;
   void acknowledge_divergences(std::function<void(control::outcome<std::uint64_t>)> done) override;
+
+  /// The proxy's own counters for /metrics, summed over workers (any thread).
+  [[nodiscard]] std::vector<control::metric_sample> metrics() const;
 
  private:
   struct census_total {

@@ -10,6 +10,7 @@
 #include "config/problem.hpp"
 #include "control/command_service.hpp"
 #include "control/control_server.hpp"
+#include "control/http_api.hpp"
 #include "control/state_file.hpp"
 #include "proxy/control_bridge.hpp"
 #include "config/reload.hpp"
@@ -66,12 +67,17 @@ class server {
     for (const auto& address : cfg.listen)
       listeners_.push_back(std::make_unique<listener>(control_, address, workers_));
     shutdown_timeout_ = cfg.limits.shutdown_timeout;
-    if (!cfg.control_socket.empty()) {
-      bridge_ = std::make_unique<control_bridge>(shared_, workers_);
-      commands_ = std::make_unique<control::command_service>(
-          control_, *bridge_, control::service_options_from(cfg), start->state);
+    // Both front ends (socket, HTTP) share one command service: one queue for all moves.
+    bridge_ = std::make_unique<control_bridge>(shared_, workers_);
+    commands_ = std::make_unique<control::command_service>(
+        control_, *bridge_, control::service_options_from(cfg), start->state);
+    if (!cfg.control_socket.empty())
       control_socket_ = std::make_unique<control::control_server>(
           control_, *commands_, control::socket_options_from(cfg));
+    if (!cfg.http_listen.empty()) {
+      auto options = control::http_options_from(cfg);
+      options.metrics = [bridge = bridge_.get()] { return bridge->metrics(); };
+      http_ = std::make_unique<control::http_api>(control_, *commands_, std::move(options));
     }
     shared_.current.store(runtime::build(std::move(cfg)));
   }
@@ -82,6 +88,11 @@ class server {
       if (auto started = control_socket_->start(); !started)
         throw std::runtime_error("control socket: " + started.error().message);
       spdlog::info("control socket ready");
+    }
+    if (http_) {
+      if (auto started = http_->start(); !started)
+        throw std::runtime_error("HTTP API: " + started.error().message);
+      spdlog::info("HTTP API listening on port {}", http_->port());
     }
     for (auto& w : workers_) w->start_thread();
     for (auto& l : listeners_) l->start();
@@ -145,6 +156,7 @@ class server {
 
   void finish() {
     if (control_socket_) control_socket_->stop();
+    if (http_) http_->stop();
     if (commands_) commands_->stop();
     signals_.cancel();
     poll_timer_.cancel();
@@ -190,6 +202,7 @@ class server {
   std::unique_ptr<control_bridge> bridge_;
   std::unique_ptr<control::command_service> commands_;
   std::unique_ptr<control::control_server> control_socket_;
+  std::unique_ptr<control::http_api> http_;
   std::chrono::milliseconds shutdown_timeout_{};
   std::chrono::steady_clock::time_point shutdown_deadline_{};
 };

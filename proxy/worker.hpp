@@ -15,14 +15,16 @@ namespace dw::proxy {
 
 class session;
 
-/// Counted on the worker's thread without atomics; read by the control thread only as
-/// approximate values (STYLE.md 32).
+/// Counted on the worker's thread, read by the control thread at scrape time. Relaxed
+/// atomics: these change per connection, never per message, so they cost nothing that
+/// matters and a scrape never races (STYLE.md 32: summed on scrape).
 struct worker_stats {
-  std::uint64_t clients_accepted = 0;
-  std::uint64_t client_errors = 0;      ///< clients closed with an ErrorResponse
-  std::uint64_t auth_failures = 0;
-  std::uint64_t backend_failures = 0;   ///< primary unreachable or lost mid-session
-  std::uint64_t cancel_requests = 0;
+  using counter = std::atomic<std::uint64_t>;
+  counter clients_accepted{0};
+  counter client_errors{0};      ///< clients closed with an ErrorResponse
+  counter auth_failures{0};
+  counter backend_failures{0};   ///< primary unreachable or lost mid-session
+  counter cancel_requests{0};
 };
 
 class worker {

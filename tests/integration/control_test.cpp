@@ -11,6 +11,8 @@
 
 #include "tests/support/integration_env.hpp"
 #include "tests/support/libpq_session.hpp"
+#include "tests/support/net.hpp"
+#include "tests/support/raw_client.hpp"
 #include "tests/support/run_command.hpp"
 
 namespace dw::test {
@@ -82,6 +84,35 @@ TEST(control, phase_moves_are_refused_with_a_reason_while_there_is_no_shadow) {
   const auto s = dwctl(p.socket, {"--json", "status"});
   EXPECT_NE(s.out.find("\"phase\":0"), std::string::npos) << s.out;
   EXPECT_EQ(pg_value(p.proxy.conninfo(), "SELECT 5"), "5");
+}
+
+std::string http_get(std::uint16_t port, const std::string& path) {
+  raw_client http{"127.0.0.1", port};
+  http.send("GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+  return http.read_until_closed(10s).bytes;
+}
+
+TEST(control, http_api_serves_status_and_the_proxy_counters) {
+  if (direct_mode()) GTEST_SKIP() << "no proxy process in DW_IT_DIRECT mode";
+  const std::uint16_t http_port = free_port();
+  auto options = quick_start(old_cluster());
+  options.extra_args = {"--http-listen", "127.0.0.1:" + std::to_string(http_port)};
+  proxy_process proxy{options};
+  EXPECT_EQ(pg_value(proxy.conninfo(), "SELECT 1"), "1");
+  EXPECT_FALSE(pg_try_connect(proxy.conninfo("password=wrong"), 5s).connected);
+
+  const std::string status = http_get(http_port, "/status");
+  EXPECT_NE(status.find("200 OK"), std::string::npos) << status;
+  EXPECT_NE(status.find("\"phase\":0"), std::string::npos) << status;
+  const std::string metrics = http_get(http_port, "/metrics");
+  EXPECT_NE(metrics.find("# TYPE dwproxy_clients_accepted_total counter"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("dwproxy_auth_failures_total 1"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("dwproxy_backend_up{backend=\"old\",role=\"primary\"} 1"),
+            std::string::npos)
+      << metrics;
+  // Secrets never reach metrics.
+  EXPECT_EQ(metrics.find("postgres:postgres"), std::string::npos);
 }
 
 TEST(control, corrupt_state_file_stops_startup_with_the_reason) {
