@@ -3,6 +3,7 @@
 // the refusal to listen beyond loopback without a token. The client is a raw blocking socket,
 // so the tests see exactly the bytes a scraper or curl would.
 #include "control/http_api.hpp"
+#include "tests/common/stream_client.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -33,72 +34,53 @@ struct http_reply {
 };
 
 /// A blocking HTTP/1.1 client over one TCP connection; enough for Content-Length replies.
-class http_client {
+class http_client : public dw::test::stream_client {
  public:
-  explicit http_client(std::uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    const timeval ten_seconds{10, 0};  // a misbehaving server fails the test, not hangs it
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &ten_seconds, sizeof ten_seconds);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
-  }
-  http_client(const http_client&) = delete;
-  http_client& operator=(const http_client&) = delete;
-  ~http_client() { ::close(fd_); }
-
-  [[nodiscard]] bool connected() const { return connected_; }
-
-  void send(std::string_view bytes) {
-    while (!bytes.empty()) {
-      const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (n <= 0) return;
-      bytes.remove_prefix(static_cast<std::size_t>(n));
-    }
-  }
+  explicit http_client(std::uint16_t port)
+      : stream_client{AF_INET, loopback(port).as_sockaddr(), sizeof(sockaddr_in)} {}
 
   /// The next response; status 0 when the connection ended first.
   http_reply read_reply() {
     http_reply r;
     std::size_t end = 0;
-    while ((end = buffer_.find("\r\n\r\n")) == std::string::npos)
+    while ((end = buffer().find("\r\n\r\n")) == std::string::npos)
       if (!fill()) return r;
-    const std::string head = buffer_.substr(0, end + 2);
-    buffer_.erase(0, end + 4);
+    const std::string head = buffer().substr(0, end + 2);
+    buffer().erase(0, end + 4);
     const auto first_line = head.find("\r\n");
     r.status = std::stoi(head.substr(head.find(' ') + 1, 3));
     r.headers = head.substr(first_line + 2);
     std::size_t length = 0;
     if (const auto cl = lower(r.headers).find("content-length:"); cl != std::string::npos)
       length = std::stoul(r.headers.substr(cl + 15));
-    while (buffer_.size() < length)
+    while (buffer().size() < length)
       if (!fill()) return http_reply{};
-    r.body = buffer_.substr(0, length);
-    buffer_.erase(0, length);
+    r.body = buffer().substr(0, length);
+    buffer().erase(0, length);
     return r;
   }
 
   /// True when the server closed the connection (nothing more to read).
-  bool closed_by_server() { return buffer_.empty() && !fill(); }
+  bool closed_by_server() { return buffer().empty() && !fill(); }
 
  private:
+  struct inet_address {
+    sockaddr_in value{};
+    [[nodiscard]] const sockaddr* as_sockaddr() const {
+      return reinterpret_cast<const sockaddr*>(&value);
+    }
+  };
+  static inet_address loopback(std::uint16_t port) {
+    inet_address a;
+    a.value.sin_family = AF_INET;
+    a.value.sin_port = htons(port);
+    a.value.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return a;
+  }
   static std::string lower(std::string s) {
     for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return s;
   }
-  bool fill() {
-    char buf[4096];
-    const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-    if (n <= 0) return false;
-    buffer_.append(buf, static_cast<std::size_t>(n));
-    return true;
-  }
-
-  int fd_ = -1;
-  bool connected_ = false;
-  std::string buffer_;
 };
 
 std::string request_text(std::string_view method, std::string_view target,

@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "tests/common/stream_client.hpp"
 #include "control/cli.hpp"
 #include "control/control_protocol.hpp"
 #include "control/control_server.hpp"
@@ -68,50 +69,36 @@ class server_test : public ::testing::Test {
 };
 
 /// A blocking Unix-socket client that sends raw bytes and reads answer lines.
-class raw_client {
+class raw_client : public dw::test::stream_client {
  public:
-  explicit raw_client(const std::filesystem::path& path) {
-    fd_ = ::socket(AF_UNIX, SOCK_STREAM, 0);
-    const timeval ten_seconds{10, 0};  // a misbehaving server fails the test, not hangs it
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &ten_seconds, sizeof ten_seconds);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    path.string().copy(addr.sun_path, sizeof addr.sun_path - 1);
-    connected_ = ::connect(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
-  }
-  raw_client(const raw_client&) = delete;
-  raw_client& operator=(const raw_client&) = delete;
-  ~raw_client() { ::close(fd_); }
-
-  [[nodiscard]] bool connected() const { return connected_; }
-
-  void send(std::string_view bytes) {
-    while (!bytes.empty()) {
-      const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (n <= 0) return;
-      bytes.remove_prefix(static_cast<std::size_t>(n));
-    }
-  }
+  explicit raw_client(const std::filesystem::path& path)
+      : stream_client{AF_UNIX, address(path).as_sockaddr(), sizeof(sockaddr_un)} {}
 
   /// The next line without '\n'; std::nullopt at end of stream.
   std::optional<std::string> read_line() {
     for (;;) {
-      if (auto nl = buffer_.find('\n'); nl != std::string::npos) {
-        std::string line = buffer_.substr(0, nl);
-        buffer_.erase(0, nl + 1);
+      if (auto nl = buffer().find('\n'); nl != std::string::npos) {
+        std::string line = buffer().substr(0, nl);
+        buffer().erase(0, nl + 1);
         return line;
       }
-      char buf[4096];
-      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0) return std::nullopt;
-      buffer_.append(buf, static_cast<std::size_t>(n));
+      if (!fill()) return std::nullopt;
     }
   }
 
  private:
-  int fd_ = -1;
-  bool connected_ = false;
-  std::string buffer_;
+  struct unix_address {
+    sockaddr_un value{};
+    [[nodiscard]] const sockaddr* as_sockaddr() const {
+      return reinterpret_cast<const sockaddr*>(&value);
+    }
+  };
+  static unix_address address(const std::filesystem::path& path) {
+    unix_address a;
+    a.value.sun_family = AF_UNIX;
+    path.string().copy(a.value.sun_path, sizeof a.value.sun_path - 1);
+    return a;
+  }
 };
 
 }  // namespace dw::control::testing

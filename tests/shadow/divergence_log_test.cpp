@@ -13,14 +13,12 @@
 
 #include "tests/common/temp_dir.hpp"
 
+#include "tests/shadow/shadow_test_support.hpp"
+
 namespace dw::shadow {
 namespace {
 
-bytes to_bytes(std::string_view text) {
-  bytes out(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) out[i] = static_cast<std::byte>(text[i]);
-  return out;
-}
+using testing::to_bytes;
 
 std::vector<std::string> read_lines(const std::filesystem::path& path) {
   std::vector<std::string> lines;

@@ -5,14 +5,12 @@
 
 #include <string>
 
+#include "tests/shadow/shadow_test_support.hpp"
+
 namespace dw::shadow {
 namespace {
 
-bytes to_bytes(std::string_view text) {
-  bytes out(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) out[i] = static_cast<std::byte>(text[i]);
-  return out;
-}
+using testing::to_bytes;
 
 TEST(redaction, modes_parse_and_print) {
   for (const auto mode : {redaction_mode::none, redaction_mode::values, redaction_mode::values_and_literals})
