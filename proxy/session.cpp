@@ -228,7 +228,11 @@ awaitable<void> session::relay_client_to_backend() {
       forward_end += (*f)->wire_size;
       terminate = (*f)->type == protocol::frontend_type::terminate;
     }
-    if (!forward_end) continue;
+    if (forward_end == 0) {
+      // Only part of a frame so far: it must outlive the scratch buffer until the rest comes.
+      if (view.data() != client_carry_.data()) keep_tail(client_carry_, view, 0);
+      continue;
+    }
     error_code ec;
     const outgoing out = forward_now(backend, client_carry_, view, forward_end, ec);
     if (!ec && !out.rest.empty()) ec = co_await backend.write_pending(out.rest);

@@ -14,6 +14,8 @@
 
 #include "tests/support/integration_env.hpp"
 #include "tests/support/libpq_session.hpp"
+#include "tests/support/raw_client.hpp"
+#include "tests/support/wire.hpp"
 
 namespace dw::test {
 namespace {
@@ -156,6 +158,34 @@ TEST(operations, unix_socket_listener_serves_psql_style_connections) {
   ASSERT_TRUE(proxy.stop(10s));
   EXPECT_FALSE(std::filesystem::exists(dir / ".s.PGSQL.7432"))
       << "the socket file must be removed on shutdown";
+}
+
+// A message that arrives in pieces (slow links, TLS records, big queries) must be carried
+// across reads, whatever the split. Regression: a read holding only part of a frame was
+// dropped. The pauses only make separate reads likely; the assertion is the answer itself.
+TEST(operations, a_query_split_across_many_tcp_writes_is_reassembled) {
+  if (direct_mode()) GTEST_SKIP() << "no proxy process in DW_IT_DIRECT mode";
+  proxy_process& proxy = default_proxy();
+  auto conn = pg_connect(proxy.conninfo());
+  ASSERT_EQ(pg_value(conn.get(), "SELECT 1"), "1");
+  raw_client c = raw_client::adopt_duplicate(PQsocket(conn.get()));
+  const std::string padding(20'000, 'x');
+  const std::string query = typed_message('Q', "SELECT length('" + padding + "')" + '\0');
+  // Part of the header first, then the rest in 4 000-byte pieces.
+  for (std::size_t at = 0, size = 3; at < query.size(); at += size, size = 4'000) {
+    ASSERT_TRUE(c.send(std::string_view{query}.substr(at, size)));
+    std::this_thread::sleep_for(20ms);
+  }
+  std::string row;
+  for (;;) {
+    const auto r = c.read_message(10s);
+    ASSERT_EQ(r.st, raw_client::status::message) << proxy.log_tail();
+    if (r.msg.type == 'D') row = r.msg.body;
+    if (r.msg.type == 'E') FAIL() << "error: " << r.msg.body;
+    if (r.msg.type == 'Z') break;
+  }
+  EXPECT_NE(row.find("20000"), std::string::npos);
+  EXPECT_TRUE(proxy.alive());
 }
 
 TEST(operations, replication_connections_are_refused_with_0A000) {
