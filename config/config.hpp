@@ -95,6 +95,7 @@ struct config {
   std::string state_file;        ///< where the phase is persisted; empty: not persisted
   std::string control_socket;    ///< Unix control socket path; empty: none
   std::string http_listen;       ///< "127.0.0.1:9187"; empty: no HTTP API
+  secret http_token;             ///< bearer token for the HTTP API; empty: none (loopback only)
   unsigned threads = 0;          ///< 0: one per core
   /// Non-fatal findings for the proxy to log at startup (trusted users, unused mappings, ...).
   std::vector<problem> warnings;

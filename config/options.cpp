@@ -75,6 +75,10 @@ constexpr option table[] = {
   {"control.http_listen", option_kind::tcp_address, "", false, false,
    "host:port of the HTTP API (status JSON, Prometheus metrics); empty = off",
    [](config& c) -> field_ref { return &c.http_listen; }},
+  {"control.http_token_file", option_kind::secret_file, "", false, false,
+   "File holding the HTTP API's bearer token (trailing newline stripped); required to listen "
+   "beyond loopback",
+   [](config& c) -> field_ref { return &c.http_token; }},
 
   {"host", option_kind::string, "127.0.0.1", false, false,
    "Host name, IP address, or Unix socket directory (starting with /)",

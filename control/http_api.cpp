@@ -149,6 +149,7 @@ outcome<bool> parse_force(std::string_view query) {
 http_options http_options_from(const config::config& cfg) {
   http_options o;
   o.listen = cfg.http_listen;
+  if (!cfg.http_token.empty()) o.bearer_token = std::string{cfg.http_token.reveal()};
   return o;
 }
 

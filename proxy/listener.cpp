@@ -61,7 +61,6 @@ listener::listener(asio::io_context& control, const config::listen_address& addr
       }
       acceptor_.bind(ep);
     }
-    acceptor_.listen(asio::socket_base::max_listen_connections);
   } catch (const boost::system::system_error& e) {
     throw std::runtime_error("cannot listen on " + (name_.empty() ? address.host : name_) + ": " +
                              e.code().message());
@@ -69,6 +68,14 @@ listener::listener(asio::io_context& control, const config::listen_address& addr
 }
 
 listener::~listener() { stop(); }
+
+void listener::listen() {
+  // Separate from binding: clients should find the port open only once the whole proxy
+  // (control socket, HTTP API) is up, so "accepting" really means "ready".
+  error_code ec;
+  acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) throw std::runtime_error("cannot listen on " + name_ + ": " + ec.message());
+}
 
 void listener::start() {
   spdlog::info("listening on {}", name_);

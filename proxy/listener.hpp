@@ -18,10 +18,13 @@ class worker;
 
 class listener {
  public:
-  /// Binds and listens; throws std::runtime_error naming the address on failure.
+  /// Binds (so a taken address fails startup early); throws std::runtime_error naming it.
   listener(asio::io_context& control, const config::listen_address& address,
            std::vector<std::unique_ptr<worker>>& workers);
   ~listener();
+  /// Opens the port to clients; throws std::runtime_error naming the address on failure.
+  void listen();
+  /// Starts accepting (after listen(), once the workers run).
   void start();
   void stop() noexcept;
   [[nodiscard]] const std::string& name() const noexcept { return name_; }

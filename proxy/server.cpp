@@ -94,6 +94,7 @@ class server {
         throw std::runtime_error("HTTP API: " + started.error().message);
       spdlog::info("HTTP API listening on port {}", http_->port());
     }
+    for (auto& l : listeners_) l->listen();
     for (auto& w : workers_) w->start_thread();
     for (auto& l : listeners_) l->start();
     wait_for_signal();

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <fstream>
 #include <future>
+#include <memory>
 #include <thread>
 
 #include "tests/support/integration_env.hpp"
@@ -86,6 +87,20 @@ TEST(control, phase_moves_are_refused_with_a_reason_while_there_is_no_shadow) {
   EXPECT_EQ(pg_value(p.proxy.conninfo(), "SELECT 5"), "5");
 }
 
+// free_port() names a port that is free now; the harness may hand the proxy's own listener
+// the same number a moment later, and then the proxy cannot start. Retry with a fresh port.
+template <class MakeOptions>
+std::unique_ptr<proxy_process> start_with_http(MakeOptions make, std::uint16_t& http_port) {
+  for (int attempt = 0;; ++attempt) {
+    http_port = free_port();
+    try {
+      return std::make_unique<proxy_process>(make(http_port));
+    } catch (const std::exception&) {
+      if (attempt == 4) throw;
+    }
+  }
+}
+
 std::string http_get(std::uint16_t port, const std::string& path) {
   raw_client http{"127.0.0.1", port};
   http.send("GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
@@ -94,10 +109,15 @@ std::string http_get(std::uint16_t port, const std::string& path) {
 
 TEST(control, http_api_serves_status_and_the_proxy_counters) {
   if (direct_mode()) GTEST_SKIP() << "no proxy process in DW_IT_DIRECT mode";
-  const std::uint16_t http_port = free_port();
-  auto options = quick_start(old_cluster());
-  options.extra_args = {"--http-listen", "127.0.0.1:" + std::to_string(http_port)};
-  proxy_process proxy{options};
+  std::uint16_t http_port = 0;
+  auto started = start_with_http(
+      [](std::uint16_t port) {
+        auto o = quick_start(old_cluster());
+        o.extra_args = {"--http-listen", "127.0.0.1:" + std::to_string(port)};
+        return o;
+      },
+      http_port);
+  proxy_process& proxy = *started;
   EXPECT_EQ(pg_value(proxy.conninfo(), "SELECT 1"), "1");
   EXPECT_FALSE(pg_try_connect(proxy.conninfo("password=wrong"), 5s).connected);
 
@@ -113,6 +133,32 @@ TEST(control, http_api_serves_status_and_the_proxy_counters) {
       << metrics;
   // Secrets never reach metrics.
   EXPECT_EQ(metrics.find("postgres:postgres"), std::string::npos);
+}
+
+TEST(control, http_token_file_guards_every_endpoint_but_healthz) {
+  if (direct_mode()) GTEST_SKIP() << "no proxy process in DW_IT_DIRECT mode";
+  const auto dir = make_work_dir("http-token");
+  std::ofstream{dir / "token"} << "s3cret-token\n";
+  std::uint16_t http_port = 0;
+  auto started = start_with_http(
+      [&](std::uint16_t port) {
+        auto o = quick_start(old_cluster());
+        o.config_yaml = "control:\n  http_listen: \"127.0.0.1:" + std::to_string(port) +
+                        "\"\n  http_token_file: " + (dir / "token").string() + "\n";
+        return o;
+      },
+      http_port);
+  proxy_process& proxy = *started;
+  auto request = [&](const std::string& headers) {
+    raw_client http{"127.0.0.1", http_port};
+    http.send("GET /status HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n" + headers + "\r\n");
+    return http.read_until_closed(10s).bytes;
+  };
+  EXPECT_NE(request("").find("401"), std::string::npos);
+  EXPECT_NE(request("Authorization: Bearer wrong\r\n").find("401"), std::string::npos);
+  EXPECT_NE(request("Authorization: Bearer s3cret-token\r\n").find("200 OK"), std::string::npos);
+  EXPECT_NE(http_get(http_port, "/healthz").find("200 OK"), std::string::npos);
+  EXPECT_EQ(proxy.log_text().find("s3cret-token"), std::string::npos) << "the token was logged";
 }
 
 TEST(control, corrupt_state_file_stops_startup_with_the_reason) {
