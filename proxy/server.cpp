@@ -3,6 +3,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <thread>
@@ -37,12 +38,6 @@ void configure_logging(const config::logging& log) {
 
 void log_config_warnings(const config::config& cfg) {
   for (const auto& w : cfg.warnings) spdlog::warn("{}", config::to_string(w));
-}
-
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
-  return out;
 }
 
 class server {
@@ -184,9 +179,9 @@ class server {
       // Running sessions keep their snapshot; new sessions see the new users, limits, TLS
       // files and backends. Listeners and threads are bound at startup.
       shared_.current.store(runtime::build(std::move(fresh)));
-      if (!plan.applied.empty()) spdlog::info("configuration reloaded: {}", join(plan.applied));
+      if (!plan.applied.empty()) spdlog::info("configuration reloaded: {}", fmt::join(plan.applied, ", "));
       if (!plan.needs_restart.empty())
-        spdlog::warn("changed but only applied after a restart: {}", join(plan.needs_restart));
+        spdlog::warn("changed but only applied after a restart: {}", fmt::join(plan.needs_restart, ", "));
     } catch (const std::exception& e) {
       spdlog::error("reload failed, keeping the running configuration: {}", e.what());
     }

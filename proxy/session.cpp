@@ -187,9 +187,7 @@ awaitable<void> session::relay_client_to_backend() {
   for (;;) {
     std::span<const std::byte> view = client_carry_;
     if (!holds_frame_or_error(decoder, client_carry_)) {
-      auto bytes = client_->expect_more() ? client_->read_available()
-                                          : boost::system::result<std::span<const std::byte>>{
-                                                error_code{asio::error::would_block}};
+      auto bytes = client_->read_if_expected();
       while (!bytes && bytes.error() == asio::error::would_block) {
         auto [ec] = co_await client_->wait_readable();
         if (state_ == session_state::closing) co_return;
@@ -257,9 +255,7 @@ awaitable<void> session::relay_backend_to_client() {
       inspected_backend_types, max_inspected_backend_message};
   stream& backend = *primary_->io;
   for (;;) {
-    auto bytes = backend.expect_more() ? backend.read_available()
-                                       : boost::system::result<std::span<const std::byte>>{
-                                             error_code{asio::error::would_block}};
+    auto bytes = backend.read_if_expected();
     while (!bytes && bytes.error() == asio::error::would_block) {
       auto [ec] = co_await backend.wait_readable();
       if (state_ == session_state::closing) co_return;

@@ -102,15 +102,19 @@ boost::system::result<std::span<const std::byte>> stream::read_available() {
   return std::span<const std::byte>{scratch.data(), n};
 }
 
+boost::system::result<std::span<const std::byte>> stream::read_if_expected() {
+  if (expect_more()) return read_available();
+  return error_code{asio::error::would_block};
+}
+
 awaitable<boost::system::result<std::span<const std::byte>>> stream::read_some() {
-  for (;;) {
-    if (!expect_more()) {
-      auto [ec] = co_await wait_readable();
-      if (ec) co_return ec;
-    }
-    auto bytes = read_available();
-    if (bytes || bytes.error() != asio::error::would_block) co_return bytes;
+  auto bytes = read_if_expected();
+  while (!bytes && bytes.error() == asio::error::would_block) {
+    auto [ec] = co_await wait_readable();
+    if (ec) co_return ec;
+    bytes = read_available();
   }
+  co_return bytes;
 }
 
 std::size_t stream::write_now(std::span<const std::byte> data, error_code& ec) {

@@ -32,6 +32,9 @@ class stream {
   /// True when bytes may be waiting already (the last read filled the buffer, or TLS has
   /// decrypted data in hand): try read_available() before waiting.
   [[nodiscard]] bool expect_more() const noexcept;
+  /// read_available() when bytes may be waiting already, else would_block, so that the
+  /// caller waits first (the usual case in request/response traffic).
+  [[nodiscard]] boost::system::result<std::span<const std::byte>> read_if_expected();
   /// Waits until read_available() can make progress.
   [[nodiscard]] awaitable<std::tuple<error_code>> wait_readable();
   /// Reads what has arrived without waiting; would_block when nothing has, eof at the end.

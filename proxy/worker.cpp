@@ -39,22 +39,18 @@ void worker::remove(session* s) {
   session_count_.store(sessions_.size());
 }
 
-void worker::begin_shutdown() {
-  asio::post(context_, [this] {
-    // Copy: begin_shutdown may close a session, which removes it from the set.
+void worker::post_to_each_session(void (session::*action)()) {
+  asio::post(context_, [this, action] {
+    // Copy: the action may close a session, which removes it from the set.
     std::vector<session*> all(sessions_.begin(), sessions_.end());
     for (session* s : all)
-      if (sessions_.contains(s)) s->begin_shutdown();
+      if (sessions_.contains(s)) (s->*action)();
   });
 }
 
-void worker::close_all() {
-  asio::post(context_, [this] {
-    std::vector<session*> all(sessions_.begin(), sessions_.end());
-    for (session* s : all)
-      if (sessions_.contains(s)) s->close_all();
-  });
-}
+void worker::begin_shutdown() { post_to_each_session(&session::begin_shutdown); }
+
+void worker::close_all() { post_to_each_session(&session::close_all); }
 
 }  // namespace dw::proxy
 

@@ -63,6 +63,8 @@ class worker {
   void wake_paused_sessions();
 
  private:
+  void post_to_each_session(void (session::*action)());
+
   unsigned index_;
   shared_state& shared_;
   // One thread, and every I/O object of this context is used only from it: the reactor's
