@@ -77,6 +77,32 @@ struct limits {
   std::chrono::milliseconds shutdown_timeout{30'000};
 };
 
+/// The shadow side of every session in phases 1-3 (docs/dual-write.md).
+struct shadow_settings {
+  std::string mode = "ordered";  ///< "ordered" (conflicting writes keep the primary's order) or "async"
+  std::chrono::milliseconds lag_bound{2000};  ///< longest a client ever waits for its shadow
+  std::size_t max_queue_bytes = 16u << 20;    ///< per session; a full queue pushes back, then diverges
+  std::size_t max_connections = 1000;         ///< shadow connections open at once, all sessions
+  std::chrono::milliseconds reconnect_min{100};
+  std::chrono::milliseconds reconnect_max{10'000};
+  bool rewrite_nondeterministic = true;  ///< now(), random(), ... become literals on both sides
+  bool serialize_sequences = true;       ///< per-table lock for inserts that may take sequence values
+  std::string serialize_tables;          ///< comma-separated: every write to these runs one at a time
+};
+
+struct divergence_log_settings {
+  std::string path = "dwproxy-divergences.jsonl";
+  std::size_t max_bytes = 64u << 20;
+  unsigned keep_files = 5;
+  bool fsync = false;
+  std::string redaction = "values_and_literals";  ///< none, values, values_and_literals
+  std::size_t max_field_bytes = 64u << 10;
+};
+
+struct flip_settings {
+  std::chrono::milliseconds drain_timeout{5000};  ///< in-flight transactions get this long to end
+};
+
 struct logging {
   std::string level = "info";    ///< trace, debug, info, warn, error, off
   std::string file;              ///< empty: stderr
@@ -91,6 +117,9 @@ struct config {
   client_tls tls;
   dw::config::limits limits;  // qualified: the member name shadows the type
   logging log;
+  shadow_settings shadow;
+  divergence_log_settings divergence_log;
+  flip_settings flip;
   int phase = 0;                 ///< initial phase when no state file says otherwise
   std::string state_file;        ///< where the phase is persisted; empty: not persisted
   std::string control_socket;    ///< Unix control socket path; empty: none

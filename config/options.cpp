@@ -16,6 +16,9 @@ constexpr std::array<std::string_view, 6> log_levels{"trace", "debug", "info",
 constexpr std::array<std::string_view, 5> tls_modes{"disable", "prefer", "require", "verify-ca",
                                                     "verify-full"};
 
+constexpr std::array<std::string_view, 2> shadow_modes{"ordered", "async"};
+constexpr std::array<std::string_view, 3> redaction_modes{"none", "values", "values_and_literals"};
+
 constexpr std::int64_t one_hour_ms = 3'600'000;
 constexpr std::int64_t int32_max = 2'147'483'647;
 
@@ -68,6 +71,66 @@ constexpr option table[] = {
   {"logging.file", option_kind::path, "", true, false,
    "Log file, reopened on reload; empty = stderr",
    [](config& c) -> field_ref { return &c.log.file; }},
+
+  {"shadow.mode", option_kind::choice, "ordered", false, false,
+   "ordered: a COMMIT or autocommit write is released on the primary only once the shadow holds "
+   "the same row locks, so conflicting writes land on NEW in OLD's order; async: no waiting, "
+   "conflicting writes from different sessions may land in another order (verify finds it)",
+   [](config& c) -> field_ref { return &c.shadow.mode; }, 0, 0, shadow_modes},
+  {"shadow.lag_bound_ms", option_kind::milliseconds, "2000", true, false,
+   "Longest a client waits for its shadow; past it the session's shadow is marked diverged",
+   [](config& c) -> field_ref { return &c.shadow.lag_bound; }, 1, one_hour_ms},
+  {"shadow.max_queue_bytes", option_kind::integer, "16777216", true, false,
+   "Statements a session may have queued for its shadow, in bytes; a full queue makes the "
+   "client wait (up to lag_bound_ms), then the shadow is marked diverged",
+   [](config& c) -> field_ref { return &c.shadow.max_queue_bytes; }, 65536, 1'073'741'824},
+  {"shadow.max_connections", option_kind::integer, "1000", true, false,
+   "Shadow connections open at once over all sessions; a session that finds none free runs "
+   "without a shadow (marked diverged) and retries at its next transaction boundary",
+   [](config& c) -> field_ref { return &c.shadow.max_connections; }, 1, 1'000'000},
+  {"shadow.reconnect_min_ms", option_kind::milliseconds, "100", true, false,
+   "First wait before a lost shadow is reconnected; doubles per failure",
+   [](config& c) -> field_ref { return &c.shadow.reconnect_min; }, 1, one_hour_ms},
+  {"shadow.reconnect_max_ms", option_kind::milliseconds, "10000", true, false,
+   "Longest wait between shadow reconnect attempts",
+   [](config& c) -> field_ref { return &c.shadow.reconnect_max; }, 1, one_hour_ms},
+  {"shadow.rewrite_nondeterministic", option_kind::boolean, "true", true, false,
+   "Rewrite now(), CURRENT_TIMESTAMP, random(), gen_random_uuid(), ... in writes to literals "
+   "chosen once, so both sides store the same value",
+   [](config& c) -> field_ref { return &c.shadow.rewrite_nondeterministic; }},
+  {"shadow.serialize_sequences", option_kind::boolean, "true", true, false,
+   "Inserts into one table run one at a time (primary and shadow) so serial and identity "
+   "values are taken in the same order on both sides",
+   [](config& c) -> field_ref { return &c.shadow.serialize_sequences; }},
+  {"shadow.serialize_tables", option_kind::string, "", true, false,
+   "Comma-separated tables whose writes run one at a time across sessions, for writes that "
+   "read other rows without locking them (INSERT ... SELECT, UPDATE ... FROM)",
+   [](config& c) -> field_ref { return &c.shadow.serialize_tables; }},
+
+  {"divergence_log.path", option_kind::path, "dwproxy-divergences.jsonl", false, false,
+   "Append-only JSON-lines file of divergences (one record per event)",
+   [](config& c) -> field_ref { return &c.divergence_log.path; }},
+  {"divergence_log.max_bytes", option_kind::integer, "67108864", false, false,
+   "Rotate the file before it passes this size; 0 = never",
+   [](config& c) -> field_ref { return &c.divergence_log.max_bytes; }, 0, 1LL << 40},
+  {"divergence_log.keep_files", option_kind::integer, "5", false, false,
+   "Rotated files kept (path.1 ... path.N)",
+   [](config& c) -> field_ref { return &c.divergence_log.keep_files; }, 0, 1000},
+  {"divergence_log.fsync", option_kind::boolean, "false", false, false,
+   "fdatasync after every record",
+   [](config& c) -> field_ref { return &c.divergence_log.fsync; }},
+  {"divergence_log.redaction", option_kind::choice, "values_and_literals", false, false,
+   "What of a statement's data is kept: none, values (Bind parameters hidden), "
+   "values_and_literals (literals in the SQL text hidden too)",
+   [](config& c) -> field_ref { return &c.divergence_log.redaction; }, 0, 0, redaction_modes},
+  {"divergence_log.max_field_bytes", option_kind::integer, "65536", false, false,
+   "Cap on the statement, the parameters and each message of one record",
+   [](config& c) -> field_ref { return &c.divergence_log.max_field_bytes; }, 256, 16'777'216},
+
+  {"flip.drain_timeout_ms", option_kind::milliseconds, "5000", true, false,
+   "During a flip, how long in-flight transactions and shadow queues get to finish; past it "
+   "the flip is abandoned and traffic resumes on the old primary",
+   [](config& c) -> field_ref { return &c.flip.drain_timeout; }, 1, one_hour_ms},
 
   {"control.socket", option_kind::socket_path, "", false, false,
    "Unix socket for dwctl; empty = no control socket",
