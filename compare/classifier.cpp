@@ -60,6 +60,11 @@ constexpr std::array<std::string_view, 8> session_statements = {
     "ListenStmt",  "UnlistenStmt",   "DiscardStmt",     "LoadStmt"};
 constexpr std::array<std::string_view, 6> other_effect_statements = {
     "NotifyStmt", "VacuumStmt", "ClusterStmt", "ReindexStmt", "CheckPointStmt", "AlterSystemStmt"};
+// Statements PostgreSQL refuses inside a transaction block (some only in some forms; these
+// are the ones that are always refused or usually written that way).
+constexpr std::array<std::string_view, 9> outside_transaction_statements = {
+    "VacuumStmt", "CreatedbStmt", "DropdbStmt", "CreateTableSpaceStmt", "DropTableSpaceStmt",
+    "AlterSystemStmt", "ReindexStmt", "CreateSubscriptionStmt", "DropSubscriptionStmt"};
 constexpr std::array<std::string_view, 5> dml_statements = {
     "SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"};
 
@@ -107,6 +112,9 @@ void statement_walk::statement(const node& n) {
 
 void statement_walk::on_utility(const node& n) {
   const json::object& f = *n.fields;
+  info_.outside_transaction = one_of(n.type, outside_transaction_statements) ||
+                              ((n.type == "IndexStmt" || n.type == "DropStmt") &&
+                               bool_field(f, "concurrent"));
   if (n.type == "VariableSetStmt") {
     info_.session_state = true;
     // SET TRANSACTION ... is written as VAR_SET_MULTI named "TRANSACTION" (or "TRANSACTION

@@ -115,6 +115,9 @@ struct statement_info {
   // PREPAREd statement (the classifier cannot see what it runs).
   bool other_effects = false;
   bool unparseable = false;
+  // Cannot run inside a transaction block: VACUUM, CREATE/DROP DATABASE or TABLESPACE, ALTER
+  // SYSTEM, REINDEX, CREATE INDEX / DROP INDEX CONCURRENTLY, CREATE/DROP SUBSCRIPTION.
+  bool outside_transaction = false;
   bool copy_from_stdin = false;
   bool copy_to_stdout = false;
   // Data targets, in order of appearance, without duplicates.

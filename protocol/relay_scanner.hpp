@@ -30,6 +30,13 @@ class relay_scanner {
   relay_scanner(frame_decoder decoder, std::span<const char> inspected,
                 std::size_t max_inspected) noexcept;
 
+  /// Changes which types are inspected (between messages). With `all_but`, every type except
+  /// those listed is inspected; `stream_oversized` streams an inspected message larger than
+  /// max_inspected instead of failing (the caller sees it as passthrough steps).
+  void set_inspected(std::span<const char> types, bool all_but, bool stream_oversized) noexcept;
+  /// The type byte of the streamed message the last passthrough step began ('\0' if none).
+  [[nodiscard]] char streamed_type() const noexcept { return streamed_type_; }
+
   /// Classifies the bytes at the front of `in` (which must start where the previous step
   /// ended). Errors are fatal for the stream: it is out of sync.
   [[nodiscard]] result<scan_step> next(std::span<const std::byte> in) noexcept;
@@ -44,6 +51,8 @@ class relay_scanner {
   std::bitset<256> inspected_;
   std::size_t max_inspected_;
   std::size_t remaining_ = 0;  // bytes of a streamed message still to pass through
+  bool stream_oversized_ = false;
+  char streamed_type_ = 0;
 };
 
 }  // namespace dw::protocol

@@ -1,7 +1,11 @@
 #include "proxy/control_bridge.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <atomic>
+#include <future>
 #include <mutex>
+#include <thread>
 
 #include "proxy/worker.hpp"
 
@@ -47,6 +51,8 @@ void control_bridge::count_sessions(std::function<void(census_total)> done) {
       std::unique_lock lock{g->mutex};
       g->total.sessions += c.sessions;
       g->total.in_transaction += c.in_transaction;
+      g->total.shadow_backlog += c.shadow_backlog;
+      g->total.max_shadow_lag_ms = std::max(g->total.max_shadow_lag_ms, c.max_shadow_lag_ms);
       if (--g->pending > 0) return;
       const census_total total = g->total;
       lock.unlock();
@@ -66,17 +72,84 @@ void control_bridge::status(std::function<void(control::status_snapshot)> done) 
     const bool has_new = shared_.current.load()->cfg.new_backend.has_value();
     s.backends.push_back(backend_entry(shared_, phase, false, true));
     s.backends.push_back(backend_entry(shared_, phase, true, has_new));
+    s.gates.diverged_sessions = shared_.diverged_sessions.load();
+    if (total.max_shadow_lag_ms >= 0)
+      s.gates.shadow_lag = std::chrono::milliseconds{total.max_shadow_lag_ms};
+    s.divergences = shared_.divergences.load();
     done(std::move(s));
   });
 }
 
+control_bridge::census_total control_bridge::count_sessions_now() {
+  std::promise<census_total> promise;
+  auto answer = promise.get_future();
+  count_sessions([&promise](census_total t) { promise.set_value(t); });
+  return answer.get();
+}
+
 void control_bridge::move_phase(const control::move_plan& plan,
-                                std::chrono::steady_clock::time_point /*deadline*/,
+                                std::chrono::steady_clock::time_point deadline,
                                 std::function<void(control::outcome<control::move_report>)> done) {
-  done(control::failure{"moving to " + control::describe(plan.to) +
-                        " needs dual-write (a shadow per session), which this dwproxy build "
-                        "does not carry yet; the proxy stays in " +
-                        control::describe(plan.from)});
+  if (plan.to != control::phase::passthrough && !shared_.current.load()->cfg.new_backend) {
+    done(control::failure{"phase " + control::describe(plan.to) +
+                          " needs a NEW backend (backends.new in the configuration)"});
+    return;
+  }
+  if (!plan.flip) {
+    // Sessions attach or drop their shadow at their next transaction boundary.
+    const auto started = std::chrono::steady_clock::now();
+    shared_.phase.store(control::phase_number(plan.to));
+    done(control::move_report{std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::steady_clock::now() - started),
+                              std::chrono::milliseconds{0}});
+    return;
+  }
+  std::thread{[this, plan, deadline, done = std::move(done)]() mutable {
+    run_flip(plan, deadline, std::move(done));
+  }}.detach();
+}
+
+void control_bridge::run_flip(control::move_plan plan,
+                              std::chrono::steady_clock::time_point deadline,
+                              std::function<void(control::outcome<control::move_report>)> done) {
+  using clock = std::chrono::steady_clock;
+  const auto started = clock::now();
+  const auto drain_for = shared_.current.load()->cfg.flip.drain_timeout;
+  const auto give_up = std::min(deadline, started + drain_for);
+  const bool was_paused = shared_.paused.exchange(true);
+  const auto resume = [&] {
+    if (was_paused) return;
+    shared_.paused.store(false);
+    for (auto& w : workers_) w->wake_paused_sessions();
+  };
+  // Drain: every session at a boundary, every shadow caught up, so that no write of the old
+  // primary is still on its way to the new one when sessions start writing there.
+  census_total c = count_sessions_now();
+  while (c.in_transaction > 0 || c.shadow_backlog > 0) {
+    if (clock::now() >= give_up) {
+      resume();
+      const auto waited =
+          std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - started);
+      spdlog::warn("flip {} abandoned after {} ms: {} transactions open, {} shadow jobs queued",
+                   plan.summary(), waited.count(), c.in_transaction, c.shadow_backlog);
+      done(control::failure{fmt::format(
+          "flip abandoned after {} ms (flip.drain_timeout_ms): {} transactions still open, {} "
+          "statements not yet applied by the shadow; traffic resumed unchanged",
+          waited.count(), c.in_transaction, c.shadow_backlog)});
+      return;
+    }
+    // Sessions finish in microseconds to milliseconds; a short poll keeps the stall small
+    // without a completion channel from every session.
+    std::this_thread::sleep_for(std::chrono::microseconds(500));
+    c = count_sessions_now();
+  }
+  shared_.phase.store(control::phase_number(plan.to));
+  resume();
+  const auto stall = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - started);
+  shared_.flips.fetch_add(1);
+  shared_.last_flip_stall_ms.store(stall.count());
+  spdlog::info("flip {} done: new transactions held {} ms", plan.summary(), stall.count());
+  done(control::move_report{stall, was_paused ? std::chrono::milliseconds{0} : stall});
 }
 
 void control_bridge::pause(std::function<void(control::outcome<control::pause_report>)> done) {
@@ -120,12 +193,44 @@ std::vector<control::metric_sample> control_bridge::metrics() const {
   out.push_back({"dwproxy_clients_active", "Client connections open (all states).",
                  control::metric_type::gauge, {},
                  static_cast<double>(shared_.active_clients.load())});
+  const auto gauge = [&out](const char* name, const char* help, double value) {
+    out.push_back({name, help, control::metric_type::gauge, {}, value});
+  };
+  const auto counter = [&out](const char* name, const char* help, double value) {
+    out.push_back({name, help, control::metric_type::counter, {}, value});
+  };
+  gauge("dwproxy_phase", "Current migration phase (0-4).", shared_.phase.load());
+  gauge("dwproxy_diverged_sessions",
+        "Sessions whose shadow diverged since the last acknowledgement.",
+        static_cast<double>(shared_.diverged_sessions.load()));
+  gauge("dwproxy_shadow_connections", "Shadow backend connections open.",
+        static_cast<double>(shared_.shadow_connections.load()));
+  counter("dwproxy_shadow_units_total", "Units of work the shadows have run.",
+          static_cast<double>(shared_.shadow_jobs.load()));
+  counter("dwproxy_wrapped_writes_total",
+          "Autocommit writes wrapped in a transaction on both sides (ordered mode).",
+          static_cast<double>(shared_.wrapped_writes.load()));
+  counter("dwproxy_held_commits_total", "COMMITs held until the shadow caught up (ordered mode).",
+          static_cast<double>(shared_.held_commits.load()));
+  counter("dwproxy_flips_total", "Completed flips of the primary.",
+          static_cast<double>(shared_.flips.load()));
+  gauge("dwproxy_last_flip_stall_ms", "How long the last flip held new transactions.",
+        static_cast<double>(shared_.last_flip_stall_ms.load()));
+  for (const auto kind : shadow::all_divergence_kinds()) {
+    out.push_back({"dwproxy_divergences_total", "Divergences recorded, by kind.",
+                   control::metric_type::counter,
+                   {{"kind", std::string{shadow::to_string(kind)}}},
+                   static_cast<double>(
+                       shared_.divergences_by_kind[static_cast<std::size_t>(kind)].load())});
+  }
   return out;
 }
 
 void control_bridge::acknowledge_divergences(
     std::function<void(control::outcome<std::uint64_t>)> done) {
-  done(std::uint64_t{0});  // no shadow yet, so nothing can have diverged
+  const std::uint64_t cleared = shared_.diverged_sessions.exchange(0);
+  for (auto& w : workers_) w->acknowledge_divergences([](std::uint64_t) {});
+  done(cleared);
 }
 
 }  // namespace dw::proxy

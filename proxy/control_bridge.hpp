@@ -1,7 +1,8 @@
 // proxy/'s side of the control interface (control::proxy_control): status gathered from
 // every worker, and the operator pause that holds new transactions at their boundaries.
-// Phase moves are refused until the proxy carries a shadow (dual-write, issue 3): moving
-// the phase without one would claim a safety the proxy does not yet provide.
+// Phase moves set the phase that sessions adopt at their next transaction boundary; a flip
+// first pauses new transactions, drains in-flight ones and every shadow queue, and only then
+// moves (DESIGN.md, "The phases").
 #pragma once
 
 #include <memory>
@@ -34,7 +35,14 @@ class control_bridge final : public control::proxy_control {
   struct census_total {
     std::uint64_t sessions = 0;
     std::uint64_t in_transaction = 0;
+    std::uint64_t shadow_backlog = 0;
+    std::int64_t max_shadow_lag_ms = -1;
   };
+  /// The flip's pause-drain-move-resume, on its own thread (it waits; the control thread
+  /// must stay free for status and resume).
+  void run_flip(control::move_plan plan, std::chrono::steady_clock::time_point deadline,
+                std::function<void(control::outcome<control::move_report>)> done);
+  [[nodiscard]] census_total count_sessions_now();
   /// Asks every worker for its counts; `done` runs on the last worker to answer.
   void count_sessions(std::function<void(census_total)> done);
 

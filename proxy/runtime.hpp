@@ -13,10 +13,12 @@
 #include "config/config.hpp"
 #include "protocol/frame_decoder.hpp"
 #include "proxy/auth_table.hpp"
+#include "shadow/divergence_log.hpp"
 
 namespace dw::proxy {
 
 class cancel_registry;
+class table_locks;
 
 struct runtime {
   config::config cfg;
@@ -25,7 +27,7 @@ struct runtime {
   std::shared_ptr<boost::asio::ssl::context> old_tls;     ///< null: backend TLS disabled
   std::shared_ptr<boost::asio::ssl::context> new_tls;
   protocol::limits client_limits;
-
+  std::vector<std::string> serialize_tables;  ///< shadow.serialize_tables, split
   /// Throws std::runtime_error (naming the file) when a certificate or key cannot be loaded.
   [[nodiscard]] static std::shared_ptr<const runtime> build(config::config cfg);
 };
@@ -34,6 +36,7 @@ struct runtime {
 struct shared_state {
   std::atomic<std::shared_ptr<const runtime>> current;
   cancel_registry* cancels = nullptr;
+  table_locks* locks = nullptr;  ///< serialised writes (shadow.serialize_*)
   std::atomic<std::size_t> active_clients{0};
   std::atomic<int> phase{0};
   std::atomic<bool> shutting_down{false};
@@ -41,6 +44,20 @@ struct shared_state {
   /// Last backend login per backend (0 = OLD, 1 = NEW), for status: -1 never tried, else
   /// the login's duration in microseconds, negated minus one when it failed.
   std::array<std::atomic<std::int64_t>, 2> last_login_us{-1, -1};
+
+  // Dual-write (phases 1-3).
+  std::shared_ptr<shadow::divergence_log> divergence_log;  ///< set before workers start
+  /// Sessions whose shadow diverged since the last `dwctl ack`, closed ones included: a
+  /// divergence stays visible (and blocks forward moves) until an operator acknowledges it.
+  std::atomic<std::uint64_t> diverged_sessions{0};
+  std::atomic<std::uint64_t> divergences{0};        ///< divergence events since start
+  std::array<std::atomic<std::uint64_t>, shadow::divergence_kind_count> divergences_by_kind{};
+  std::atomic<std::size_t> shadow_connections{0};
+  std::atomic<std::uint64_t> shadow_jobs{0};  ///< units the shadows have run
+  std::atomic<std::uint64_t> wrapped_writes{0};  ///< autocommit writes wrapped (ordered mode)
+  std::atomic<std::uint64_t> held_commits{0};    ///< COMMITs held for the shadow (ordered mode)
+  std::atomic<std::uint64_t> flips{0};
+  std::atomic<std::int64_t> last_flip_stall_ms{-1};
 };
 
 }  // namespace dw::proxy

@@ -18,6 +18,7 @@
 #include "proxy/cancel_registry.hpp"
 #include "proxy/listener.hpp"
 #include "proxy/runtime.hpp"
+#include "proxy/table_locks.hpp"
 #include "proxy/worker.hpp"
 
 namespace dw::proxy {
@@ -40,6 +41,20 @@ void log_config_warnings(const config::config& cfg) {
   for (const auto& w : cfg.warnings) spdlog::warn("{}", config::to_string(w));
 }
 
+std::shared_ptr<shadow::divergence_log> open_divergence_log(
+    const config::divergence_log_settings& s) {
+  shadow::divergence_log_options o;
+  o.path = s.path;
+  o.max_bytes = s.max_bytes;
+  o.keep_files = s.keep_files;
+  o.fsync = s.fsync ? shadow::fsync_policy::every_record : shadow::fsync_policy::none;
+  o.redaction = shadow::parse_redaction_mode(s.redaction).value_or(
+      shadow::redaction_mode::values_and_literals);
+  o.max_field_bytes = s.max_field_bytes;
+  spdlog::info("divergence log: {}", s.path);
+  return std::make_shared<shadow::divergence_log>(std::move(o));
+}
+
 class server {
  public:
   server(config::config cfg, config_loader reload) : reload_{std::move(reload)} {
@@ -50,6 +65,7 @@ class server {
     signals_.add(SIGHUP);
     log_config_warnings(cfg);
     shared_.cancels = &cancels_;
+    shared_.locks = &locks_;
     // The persisted phase wins over the configured one; a corrupt state file stops startup
     // rather than silently falling back to phase 0 in the middle of a migration.
     auto start = control::load_startup_phase(cfg);
@@ -62,6 +78,7 @@ class server {
     for (const auto& address : cfg.listen)
       listeners_.push_back(std::make_unique<listener>(control_, address, workers_));
     shutdown_timeout_ = cfg.limits.shutdown_timeout;
+    if (cfg.new_backend) shared_.divergence_log = open_divergence_log(cfg.divergence_log);
     // Both front ends (socket, HTTP) share one command service: one queue for all moves.
     bridge_ = std::make_unique<control_bridge>(shared_, workers_);
     commands_ = std::make_unique<control::command_service>(
@@ -190,6 +207,7 @@ class server {
   config_loader reload_;
   shared_state shared_;
   cancel_registry cancels_;
+  table_locks locks_;
   asio::io_context control_{1};
   asio::signal_set signals_{control_};
   asio::steady_timer poll_timer_{control_};

@@ -8,7 +8,9 @@
 
 #include "protocol/backend_messages.hpp"
 #include "protocol/relay_scanner.hpp"
+#include "proxy/shadow_link.hpp"
 #include "proxy/sqlstate.hpp"
+#include "proxy/table_locks.hpp"
 #include "proxy/worker.hpp"
 
 namespace dw::proxy {
@@ -46,6 +48,15 @@ void keep_tail(std::vector<std::byte>& carry, std::span<const std::byte> view, s
   if (carry.empty() && carry.capacity() > 64 * 1024) carry.shrink_to_fit();
 }
 
+protocol::relay_scanner make_backend_scanner() {
+  protocol::limits backend_limits;
+  backend_limits.max_message = backend_message_limit;
+  backend_limits.max_small = backend_message_limit;
+  return protocol::relay_scanner{
+      protocol::frame_decoder{protocol::direction::backend, backend_limits},
+      inspected_backend_types, max_inspected_backend_message};
+}
+
 bool holds_frame_or_error(const protocol::frame_decoder& decoder,
                           std::span<const std::byte> bytes) {
   if (bytes.empty()) return false;
@@ -60,12 +71,17 @@ session::session(worker& owner, socket_type client, std::uint64_t id)
       runtime_{owner.shared().current.load()},
       id_{id},
       client_{std::make_unique<stream>(std::move(client))},
-      deadline_{owner.context()} {
+      deadline_{owner.context()},
+      reader_stopped_{owner.context(), asio::steady_timer::time_point::max()},
+      backend_scanner_{make_backend_scanner()},
+      dual_signal_{owner.context(), asio::steady_timer::time_point::max()} {
   prefix_ = fmt::format("[s{} {}]", id_, client_->peer());
   owner_.add(this);
 }
 
 session::~session() {
+  release_table_locks();
+  if (shadow_) shadow_->close();
   owner_.remove(this);
   if (cancel_key_) owner_.shared().cancels->remove(*cancel_key_);
   if (counted_) owner_.shared().active_clients.fetch_sub(1);
@@ -106,12 +122,57 @@ awaitable<void> session::run() {
   state_ = session_state::relaying;
   spdlog::debug("{} relaying", log_prefix());
   if (runtime_->cfg.limits.idle_timeout.count() > 0) arm_idle_timeout();
-  // The backend direction runs as its own coroutine; this one relays the client's side.
-  // The handler's copy of `self` keeps the session alive while either direction runs.
-  asio::co_spawn(owner_.context(), relay_backend_to_client(), [self](std::exception_ptr e) {
+  if (runtime_->cfg.new_backend) {
+    shadow::unit_builder::options o;
+    o.planning.serialize_sequences = runtime_->cfg.shadow.serialize_sequences;
+    o.planning.serialize_tables = runtime_->serialize_tables;
+    o.rewrite_nondeterministic = runtime_->cfg.shadow.rewrite_nondeterministic;
+    o.max_unit_bytes = runtime_->cfg.shadow.max_queue_bytes;
+    o.values = [this] { return nondeterministic_values(); };
+    units_ = std::make_unique<shadow::unit_builder>(std::move(o));
+  }
+  // The backend direction runs as its own coroutine; this one relays the client's side. At a
+  // transaction boundary a phase move may switch the relay (passthrough or dual-write) or the
+  // primary; both directions then restart.
+  for (;;) {
+    const bool dual = units_ && applied_phase_ >= 1 && applied_phase_ <= 3;
+    start_primary_reader(dual);
+    const bool again = dual ? co_await relay_client_dual() : co_await relay_client_to_backend();
+    if (!again || state_ == session_state::closing) co_return;
+    co_await stop_primary_reader();
+    if (state_ == session_state::closing) co_return;
+    if (!co_await adapt_to_phase()) co_return;
+  }
+}
+
+void session::start_primary_reader(bool dual) {
+  const std::uint64_t generation = ++reader_generation_;
+  reader_running_ = true;
+  auto self = shared_from_this();
+  // The handler's copy of `self` keeps the session alive while the reader runs.
+  auto done = [self](std::exception_ptr e) {
+    self->reader_running_ = false;
+    self->reader_stopped_.cancel();
     if (e) self->close_all();
-  });
-  co_await relay_client_to_backend();
+  };
+  if (dual) {
+    asio::co_spawn(owner_.context(), relay_primary_dual(generation), std::move(done));
+  } else {
+    asio::co_spawn(owner_.context(), relay_backend_to_client(generation), std::move(done));
+  }
+}
+
+awaitable<void> session::stop_primary_reader() {
+  ++reader_generation_;
+  if (primary_ && primary_->io) primary_->io->cancel();
+  while (reader_running_ && state_ != session_state::closing) {
+    reader_stopped_.expires_at(asio::steady_timer::time_point::max());
+    (void)co_await reader_stopped_.async_wait(use_nothrow);
+  }
+}
+
+bool session::phase_changed() const noexcept {
+  return units_ && owner_.shared().phase.load(std::memory_order_relaxed) != applied_phase_;
 }
 
 void session::arm_startup_timeout() {
@@ -146,6 +207,8 @@ void session::close_all() noexcept {
   client_->close();
   if (primary_ && primary_->io) primary_->io->close();
   deadline_.cancel();
+  dual_signal_.cancel();
+  if (shadow_) shadow_->close();
 }
 
 void session::send_last_words(std::string_view code, std::string_view message) noexcept {
@@ -180,7 +243,7 @@ void session::begin_shutdown() {
   }
 }
 
-awaitable<void> session::relay_client_to_backend() {
+awaitable<bool> session::relay_client_to_backend() {
   protocol::frame_decoder decoder{protocol::direction::frontend, runtime_->client_limits};
   decoder.expect_typed_messages();
   stream& backend = *primary_->io;
@@ -190,13 +253,13 @@ awaitable<void> session::relay_client_to_backend() {
       auto bytes = client_->read_if_expected();
       while (!bytes && bytes.error() == asio::error::would_block) {
         auto [ec] = co_await client_->wait_readable();
-        if (state_ == session_state::closing) co_return;
+        if (state_ == session_state::closing) co_return false;
         bytes = ec ? boost::system::result<std::span<const std::byte>>{ec} : client_->read_available();
       }
-      if (state_ == session_state::closing) co_return;
+      if (state_ == session_state::closing) co_return false;
       if (!bytes) {
         on_client_gone(bytes.error());
-        co_return;
+        co_return false;
       }
       view = join_carry(client_carry_, *bytes);
       if (idle_armed_) {
@@ -209,8 +272,14 @@ awaitable<void> session::relay_client_to_backend() {
     if (owner_.shared().paused.load() && boundary_.idle()) {
       if (view.data() != client_carry_.data()) keep_tail(client_carry_, view, 0);
       co_await owner_.wait_until_resumed();
-      if (state_ == session_state::closing) co_return;
+      if (state_ == session_state::closing) co_return false;
       view = client_carry_;
+    }
+    // A phase move reaches this session here, between transactions (DESIGN.md: the shadow
+    // is attached, or the primary swapped, at the session's next boundary).
+    if (boundary_.idle() && phase_changed()) {
+      if (view.data() != client_carry_.data()) keep_tail(client_carry_, view, 0);
+      co_return true;
     }
     std::size_t forward_end = 0;
     bool terminate = false;
@@ -219,10 +288,13 @@ awaitable<void> session::relay_client_to_backend() {
       if (!f) {
         const auto mapped = sqlstate::for_error(f.error());
         co_await fail_client(mapped.code, mapped.message);
-        co_return;
+        co_return false;
       }
       if (!*f) break;
       boundary_.on_client_message((*f)->type);
+      // With a NEW backend configured, session state is tracked even in passthrough, so a
+      // shadow opened later (phase 1) or a new primary (phase 3) can be given it.
+      if (units_) units_->note_passthrough(**f, view.subspan(forward_end, (*f)->wire_size));
       forward_end += (*f)->wire_size;
       terminate = (*f)->type == protocol::frontend_type::terminate;
     }
@@ -237,28 +309,24 @@ awaitable<void> session::relay_client_to_backend() {
     finish_forward(client_carry_, out);
     if (ec) {
       co_await on_backend_lost(ec, true);
-      co_return;
+      co_return false;
     }
     if (terminate) {
       close_all();
-      co_return;
+      co_return false;
     }
   }
 }
 
-awaitable<void> session::relay_backend_to_client() {
-  protocol::limits backend_limits;
-  backend_limits.max_message = backend_message_limit;
-  backend_limits.max_small = backend_message_limit;
-  protocol::relay_scanner scanner{
-      protocol::frame_decoder{protocol::direction::backend, backend_limits},
-      inspected_backend_types, max_inspected_backend_message};
+awaitable<void> session::relay_backend_to_client(std::uint64_t generation) {
+  protocol::relay_scanner& scanner = backend_scanner_;
+  scanner.set_inspected(inspected_backend_types, false, false);
   stream& backend = *primary_->io;
   for (;;) {
     auto bytes = backend.read_if_expected();
     while (!bytes && bytes.error() == asio::error::would_block) {
       auto [ec] = co_await backend.wait_readable();
-      if (state_ == session_state::closing) co_return;
+      if (state_ == session_state::closing || generation != reader_generation_) co_return;
       bytes = ec ? boost::system::result<std::span<const std::byte>>{ec} : backend.read_available();
     }
     if (state_ == session_state::closing) co_return;

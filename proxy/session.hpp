@@ -3,7 +3,9 @@
 // directions; whichever ends first closes both sides, which ends the other.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <optional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -15,10 +17,13 @@
 #include "proxy/cancel_registry.hpp"
 #include "proxy/runtime.hpp"
 #include "proxy/stream.hpp"
+#include "protocol/relay_scanner.hpp"
+#include "shadow/unit.hpp"
 
 namespace dw::proxy {
 
 class worker;
+class shadow_link;
 
 enum class session_state : std::uint8_t {
   startup,         ///< reading SSLRequest / StartupMessage
@@ -45,6 +50,13 @@ class session : public std::enable_shared_from_this<session> {
   [[nodiscard]] bool in_transaction() const noexcept {
     return state_ == session_state::relaying && !boundary_.idle();
   }
+  /// The shadow's state, for status and the flip's drain (0 / false without a shadow).
+  [[nodiscard]] std::uint64_t shadow_backlog() const noexcept;
+  [[nodiscard]] std::chrono::milliseconds shadow_lag() const noexcept;
+  [[nodiscard]] bool shadow_diverged() const noexcept;
+  [[nodiscard]] bool has_shadow() const noexcept;
+  /// `dwctl ack`: clears this session's diverged mark. True when there was one.
+  bool acknowledge_divergence() noexcept;
 
  private:
   awaitable<void> run();
@@ -53,9 +65,38 @@ class session : public std::enable_shared_from_this<session> {
   awaitable<bool> authenticate_client(const struct user_entry* user, const std::string& name);
   awaitable<bool> open_primary(const struct user_entry& user, const std::string& database,
                                parameter_list client_parameters);
-  // The relay (session.cpp).
-  awaitable<void> relay_client_to_backend();
-  awaitable<void> relay_backend_to_client();
+  // The relay (session.cpp). The client loops return true when the phase asks for the other
+  // relay (or another primary) at a transaction boundary, false when the session is over.
+  awaitable<bool> relay_client_to_backend();
+  awaitable<void> relay_backend_to_client(std::uint64_t generation);
+  /// Starts the primary reader of the current mode.
+  void start_primary_reader(bool dual);
+  /// Stops it (only at a transaction boundary) and waits until it has returned.
+  awaitable<void> stop_primary_reader();
+  [[nodiscard]] bool phase_changed() const noexcept;
+
+  // Dual-write (session_dual.cpp): one unit at a time, the shadow fed after the primary.
+  awaitable<bool> relay_client_dual();
+  awaitable<void> relay_primary_dual(std::uint64_t generation);
+  /// Holds, wraps and forwards a finished unit to the primary, then completes it.
+  awaitable<bool> run_unit(std::vector<std::byte> bytes);
+  /// Waits for the primary reader: 'Z' unit answered, 'W' wrapped unit ready to commit,
+  /// 'G' COPY FROM STDIN started; 0 when the session is closing.
+  awaitable<char> wait_primary_event();
+  awaitable<bool> complete_unit();
+  awaitable<bool> finish_unit(bool wrapped);
+  awaitable<bool> attach_shadow();
+  [[nodiscard]] compare::nondeterministic_values nondeterministic_values() const;
+  [[nodiscard]] static std::string format_timestamp(std::chrono::system_clock::time_point t);
+  awaitable<bool> write_primary(std::span<const std::byte> bytes);
+  /// Brings the session in line with the phase at a boundary: primary role, shadow or not.
+  awaitable<bool> adapt_to_phase();
+  awaitable<std::optional<backend_connection>> open_backend(bool to_new, std::string& failure);
+  [[nodiscard]] backend_login login_for(bool to_new) const;
+  void release_table_locks() noexcept;
+  /// What the primary reader does with the answers to what the client coroutine sent.
+  enum class expectation : std::uint8_t { unit, unit_wrapped, swallow, commit, rollback };
+  void on_dual_message(char type, std::span<const std::byte> body, bool whole, bool& forward);
   struct outgoing {
     std::span<const std::byte> rest;  ///< not yet written: hand to write_pending()
     std::size_t trim_carry = 0;       ///< carry bytes to drop once `rest` is written
@@ -92,6 +133,31 @@ class session : public std::enable_shared_from_this<session> {
   bool draining_ = false;                 // graceful shutdown requested
   bool backend_sent_fatal_ = false;
   bool counted_ = false;                  // holds a slot in shared_state::active_clients
+
+  // Login context, kept for the shadow and for a new primary after a flip.
+  config::backend_credentials old_login_, new_login_;
+  std::string database_;
+  parameter_list client_parameters_;
+  std::string user_name_;
+  bool primary_is_new_ = false;
+  int applied_phase_ = 0;
+  // The primary reader of the current mode; stopped and restarted when the mode changes.
+  std::uint64_t reader_generation_ = 0;
+  bool reader_running_ = false;
+  asio::steady_timer reader_stopped_;
+  protocol::relay_scanner backend_scanner_;
+  // Dual-write.
+  std::unique_ptr<shadow::unit_builder> units_;  // null when no NEW backend is configured
+  std::shared_ptr<shadow_link> shadow_;
+  std::vector<expectation> expected_;  // what the primary still owes, in order
+  char dual_event_ = 0;          // see wait_primary_event()
+  char dual_pending_event_ = 0;  // raised once the batch that caused it reached the client
+  bool copy_in_progress_ = false;
+  bool commit_failed_ = false;   // the COMMIT of a wrapped write failed on the primary
+  std::string transaction_timestamp_;  // what now() means in this transaction
+  asio::steady_timer dual_signal_;     // the client coroutine waits here for the primary reader
+  std::vector<std::string> held_locks_;
+  std::vector<std::byte> dual_out_;
 };
 
 }  // namespace dw::proxy

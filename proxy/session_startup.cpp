@@ -209,7 +209,8 @@ awaitable<bool> session::open_primary(const user_entry& user, const std::string&
                                       parameter_list client_parameters) {
   const runtime& rt = *runtime_;
   // Phases 3 and 4 answer from NEW (DESIGN.md, "The phases").
-  const bool new_is_primary = owner_.shared().phase.load() >= 3 && rt.cfg.new_backend;
+  applied_phase_ = owner_.shared().phase.load();
+  const bool new_is_primary = applied_phase_ >= 3 && rt.cfg.new_backend;
   const config::backend& target = new_is_primary ? *rt.cfg.new_backend : rt.cfg.old_backend;
   backend_login login;
   login.target = &target;
@@ -217,6 +218,14 @@ awaitable<bool> session::open_primary(const user_entry& user, const std::string&
   login.database = target.dbname.empty() ? database : target.dbname;
   login.client_parameters = std::move(client_parameters);
   login.tls = new_is_primary ? rt.new_tls.get() : rt.old_tls.get();
+  // Kept for the shadow and for a new primary after a flip: same user, database and
+  // parameters (TimeZone, DateStyle, ...), so both sides interpret statements alike.
+  old_login_ = user.old_login;
+  new_login_ = user.new_login;
+  database_ = database;
+  user_name_ = user.name;
+  client_parameters_ = login.client_parameters;
+  primary_is_new_ = new_is_primary;
   const auto started = std::chrono::steady_clock::now();
   backend_outcome outcome = co_await connect_backend(login);
   const auto took = std::chrono::duration_cast<std::chrono::microseconds>(

@@ -34,6 +34,11 @@ bool stream::is_open() const noexcept {
   return tls_ ? tls_->next_layer().is_open() : socket_.is_open();
 }
 
+void stream::cancel() noexcept {
+  error_code ec;
+  lowest_layer().cancel(ec);
+}
+
 void stream::close() noexcept {
   error_code ec;
   lowest_layer().shutdown(socket_type::shutdown_both, ec);

@@ -60,6 +60,8 @@ class stream {
   /// Best-effort write that never suspends (plain sockets only), for last words on close.
   void try_write_now(std::span<const std::byte> data) noexcept;
 
+  /// Cancels pending waits and reads (they complete with operation_aborted); stays open.
+  void cancel() noexcept;
   /// Closes the socket; pending operations complete with operation_aborted.
   void close() noexcept;
   [[nodiscard]] bool is_open() const noexcept;

@@ -62,8 +62,21 @@ void worker::take_census(std::function<void(session_census)> done) {
     for (session* s : sessions_) {
       ++census.sessions;
       if (s->in_transaction()) ++census.in_transaction;
+      census.shadow_backlog += s->shadow_backlog();
+      if (s->has_shadow())
+        census.max_shadow_lag_ms = std::max<std::int64_t>(census.max_shadow_lag_ms,
+                                                          s->shadow_lag().count());
     }
     done(census);
+  });
+}
+
+void worker::acknowledge_divergences(std::function<void(std::uint64_t)> done) {
+  asio::post(context_, [this, done = std::move(done)] {
+    std::uint64_t cleared = 0;
+    for (session* s : sessions_)
+      if (s->acknowledge_divergence()) ++cleared;
+    done(cleared);
   });
 }
 

@@ -54,8 +54,13 @@ class worker {
   struct session_census {
     std::uint64_t sessions = 0;
     std::uint64_t in_transaction = 0;  ///< not at a transaction boundary
+    std::uint64_t shadow_backlog = 0;  ///< jobs queued or running on shadows
+    std::int64_t max_shadow_lag_ms = -1;  ///< worst session; -1: no session has a shadow
   };
   void take_census(std::function<void(session_census)> done);
+
+  /// Clears every session's diverged mark (dwctl ack); `done` gets how many were set.
+  void acknowledge_divergences(std::function<void(std::uint64_t)> done);
 
   /// Suspends a session while the proxy is paused (shared_state::paused); on this thread.
   [[nodiscard]] awaitable<void> wait_until_resumed();

@@ -283,3 +283,30 @@ TEST(classify_pgbench, tpcb_like) {
 
 }  // namespace
 }  // namespace dw::compare::test
+
+namespace dw::compare::test {
+namespace {
+
+bool outside_transaction(std::string_view sql) {
+  const classification c = classify(sql);
+  EXPECT_EQ(c.statements.size(), 1u) << sql;
+  return !c.statements.empty() && c.statements[0].outside_transaction;
+}
+
+// The proxy wraps autocommit writes in BEGIN/COMMIT (ordered mode); these must not be wrapped.
+TEST(classify_utility, statements_refused_inside_a_transaction_block_are_marked) {
+  EXPECT_TRUE(outside_transaction("VACUUM t"));
+  EXPECT_TRUE(outside_transaction("CREATE DATABASE d"));
+  EXPECT_TRUE(outside_transaction("DROP DATABASE d"));
+  EXPECT_TRUE(outside_transaction("ALTER SYSTEM SET work_mem = '8MB'"));
+  EXPECT_TRUE(outside_transaction("CREATE INDEX CONCURRENTLY i ON t (a)"));
+  EXPECT_TRUE(outside_transaction("DROP INDEX CONCURRENTLY i"));
+  EXPECT_TRUE(outside_transaction("REINDEX TABLE t"));
+  EXPECT_FALSE(outside_transaction("CREATE INDEX i ON t (a)"));
+  EXPECT_FALSE(outside_transaction("DROP INDEX i"));
+  EXPECT_FALSE(outside_transaction("UPDATE t SET a = 1"));
+  EXPECT_FALSE(outside_transaction("ALTER TABLE t ADD COLUMN b int"));
+}
+
+}  // namespace
+}  // namespace dw::compare::test

@@ -1,0 +1,506 @@
+// Dual-write relay (phases 1-3; docs/dual-write.md). The client coroutine takes one unit at a
+// time (a Query, or an extended batch up to Sync): it classifies the frames, applies the
+// ordered mode's holds, forwards the unit to the primary and waits until the primary reader
+// has relayed the answer. Then the shadow gets its share of the unit through the session's
+// shadow_link. Pipelined units therefore wait for each other here; correctness first.
+#include <spdlog/spdlog.h>
+
+#include <random>
+
+#include "protocol/backend_messages.hpp"
+#include "protocol/frontend_messages.hpp"
+#include "proxy/session.hpp"
+#include "proxy/shadow_link.hpp"
+#include "proxy/sqlstate.hpp"
+#include "proxy/table_locks.hpp"
+#include "proxy/worker.hpp"
+
+namespace dw::proxy {
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+// CopyData streams through; every other backend message is read whole when it is small.
+constexpr std::array<char, 1> streamed_in_dual_mode{'d'};
+
+std::vector<std::byte> simple_query(std::string_view sql) {
+  std::vector<std::byte> out;
+  protocol::write_query(out, sql);
+  return out;
+}
+
+// Reads and drops the answers to `frames` already written to `io` (a replay of session state):
+// one ReadyForQuery per Query and Sync. False when the connection failed.
+awaitable<bool> discard_answers(stream& io, std::span<const std::byte> frames,
+                                std::vector<std::byte>& carry) {
+  std::size_t ready_owed = 0;
+  const protocol::frame_decoder client_frames{protocol::direction::frontend, {}};
+  for (auto rest = frames; !rest.empty();) {
+    auto f = client_frames.next(rest);
+    if (!f || !*f) break;
+    if ((*f)->type == 'Q' || (*f)->type == 'S') ++ready_owed;
+    rest = rest.subspan((*f)->wire_size);
+  }
+  protocol::limits lim;
+  lim.max_message = lim.max_small = (1u << 30) - 1;
+  const protocol::frame_decoder answers{protocol::direction::backend, lim};
+  while (ready_owed > 0) {
+    std::size_t used = 0;
+    for (;;) {
+      auto f = answers.next(std::span<const std::byte>{carry}.subspan(used));
+      if (!f) co_return false;
+      if (!*f) break;
+      used += (*f)->wire_size;
+      if ((*f)->type == 'Z' && --ready_owed == 0) break;
+    }
+    carry.erase(carry.begin(), carry.begin() + static_cast<std::ptrdiff_t>(used));
+    if (ready_owed == 0) break;
+    auto bytes = co_await io.read_some();
+    if (!bytes) co_return false;
+    carry.insert(carry.end(), bytes->begin(), bytes->end());
+  }
+  co_return true;
+}
+
+}  // namespace
+
+compare::nondeterministic_values session::nondeterministic_values() const {
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  compare::nondeterministic_values v;
+  v.transaction_timestamp = transaction_timestamp_;
+  v.statement_timestamp = format_timestamp(std::chrono::system_clock::now());
+  v.random = [] { return std::uniform_real_distribution<double>{0.0, 1.0}(random); };
+  v.uuid = [] {
+    std::array<std::uint8_t, 16> b{};
+    for (auto& x : b) x = static_cast<std::uint8_t>(random());
+    b[6] = static_cast<std::uint8_t>((b[6] & 0x0f) | 0x40);  // version 4
+    b[8] = static_cast<std::uint8_t>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
+    return fmt::format("{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-"
+                       "{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
+                       b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
+                       b[12], b[13], b[14], b[15]);
+  };
+  return v;
+}
+
+std::string session::format_timestamp(std::chrono::system_clock::time_point t) {
+  const auto micros =
+      std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+  const std::time_t seconds = static_cast<std::time_t>(micros / 1'000'000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}+00", utc.tm_year + 1900,
+                     utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
+                     micros % 1'000'000);
+}
+
+backend_login session::login_for(bool to_new) const {
+  const runtime& rt = *runtime_;
+  backend_login login;
+  login.target = to_new ? &*rt.cfg.new_backend : &rt.cfg.old_backend;
+  login.credentials = to_new ? new_login_ : old_login_;
+  login.database = login.target->dbname.empty() ? database_ : login.target->dbname;
+  login.client_parameters = client_parameters_;
+  login.tls = to_new ? rt.new_tls.get() : rt.old_tls.get();
+  return login;
+}
+
+std::uint64_t session::shadow_backlog() const noexcept { return shadow_ ? shadow_->backlog() : 0; }
+std::chrono::milliseconds session::shadow_lag() const noexcept {
+  return shadow_ ? shadow_->lag() : std::chrono::milliseconds{0};
+}
+bool session::has_shadow() const noexcept { return shadow_ && shadow_->connected(); }
+bool session::shadow_diverged() const noexcept { return shadow_ && shadow_->diverged(); }
+bool session::acknowledge_divergence() noexcept { return shadow_ && shadow_->acknowledge(); }
+
+void session::release_table_locks() noexcept {
+  if (held_locks_.empty()) return;
+  owner_.shared().locks->unlock(held_locks_);
+  held_locks_.clear();
+}
+
+awaitable<bool> session::write_primary(std::span<const std::byte> bytes) {
+  if (auto ec = co_await primary_->io->write(bytes)) {
+    co_await on_backend_lost(ec, true);
+    co_return false;
+  }
+  co_return true;
+}
+
+awaitable<char> session::wait_primary_event() {
+  while (dual_event_ == 0 && state_ != session_state::closing) {
+    dual_signal_.expires_at(clock::time_point::max());
+    (void)co_await dual_signal_.async_wait(use_nothrow);
+  }
+  const char event = dual_event_;
+  dual_event_ = 0;
+  co_return state_ == session_state::closing ? char{0} : event;
+}
+
+awaitable<bool> session::relay_client_dual() {
+  protocol::frame_decoder decoder{protocol::direction::frontend, runtime_->client_limits};
+  decoder.expect_typed_messages();
+  std::vector<std::byte> forward;
+  std::vector<std::byte> pending;  // frames of the open unit not sent to the primary yet
+  for (;;) {
+    auto f = decoder.next(client_carry_);
+    if (!f) {
+      const auto mapped = sqlstate::for_error(f.error());
+      co_await fail_client(mapped.code, mapped.message);
+      co_return false;
+    }
+    if (!*f) {
+      auto bytes = client_->read_if_expected();
+      while (!bytes && bytes.error() == asio::error::would_block) {
+        auto [ec] = co_await client_->wait_readable();
+        if (state_ == session_state::closing) co_return false;
+        bytes = ec ? boost::system::result<std::span<const std::byte>>{ec} : client_->read_available();
+      }
+      if (state_ == session_state::closing) co_return false;
+      if (!bytes) {
+        on_client_gone(bytes.error());
+        co_return false;
+      }
+      client_carry_.insert(client_carry_.end(), bytes->begin(), bytes->end());
+      if (idle_armed_) {
+        idle_armed_ = false;
+        deadline_.cancel();
+      }
+      continue;
+    }
+    if (units_->empty() && boundary_.idle() && !copy_in_progress_) {
+      if (owner_.shared().paused.load()) {
+        co_await owner_.wait_until_resumed();
+        if (state_ == session_state::closing) co_return false;
+        continue;
+      }
+      if (phase_changed()) co_return true;
+    }
+    const protocol::frame frame = **f;
+    if (frame.type == protocol::frontend_type::terminate) {
+      primary_->io->try_write_now(std::span<const std::byte>{client_carry_}.first(frame.wire_size));
+      close_all();
+      co_return false;
+    }
+    if (units_->empty() && boundary_.transaction_status() == 'I')
+      transaction_timestamp_ = format_timestamp(std::chrono::system_clock::now());
+    const auto step = units_->add(frame, std::span<const std::byte>{client_carry_}.first(frame.wire_size),
+                                  forward);
+    boundary_.on_client_message(frame.type);
+    client_carry_.erase(client_carry_.begin(),
+                        client_carry_.begin() + static_cast<std::ptrdiff_t>(frame.wire_size));
+    pending.insert(pending.end(), forward.begin(), forward.end());
+    if (step == shadow::unit_builder::step::more) {
+      // A Flush asks for answers now, and COPY data must flow while the primary takes it.
+      if (frame.type == 'H' || copy_in_progress_) {
+        if (!co_await write_primary(pending)) co_return false;
+        pending.clear();
+      }
+      continue;
+    }
+    if (copy_in_progress_) {  // CopyDone / CopyFail: the COPY's Query went out already
+      copy_in_progress_ = false;
+      if (!co_await write_primary(pending)) co_return false;
+      pending.clear();
+      if (!co_await complete_unit()) co_return false;
+      continue;
+    }
+    if (!co_await run_unit(std::move(pending))) co_return false;
+    pending.clear();
+  }
+}
+
+awaitable<bool> session::attach_shadow() {
+  if (!shadow_) {
+    shadow_link::identity who{id_, client_->peer(), user_name_, database_};
+    shadow_ = std::make_shared<shadow_link>(owner_.context(), owner_.shared(), std::move(who));
+  }
+  if (shadow_->connected()) co_return true;
+  if (!shadow_->may_retry()) co_return false;
+  co_return co_await shadow_->attach(login_for(!primary_is_new_), !primary_is_new_,
+                                     units_->replay_bytes(), units_->replay_complete(),
+                                     applied_phase_);
+}
+
+awaitable<bool> session::run_unit(std::vector<std::byte> bytes) {
+  shadow::unit& u = units_->current();
+  const char status = boundary_.transaction_status();
+  const auto& settings = runtime_->cfg.shadow;
+  const bool ordered = settings.mode == "ordered";
+  const int phase = applied_phase_;
+  // The shadow opens at the first unit that needs it, which is always at a boundary: BEGIN
+  // is such a unit.
+  if (u.to_shadow && status == 'I' && !(shadow_ && shadow_->connected())) co_await attach_shadow();
+  if (state_ == session_state::closing) co_return false;
+  const bool shadowed = u.to_shadow && shadow_ && shadow_->connected();
+  const auto bound = [&settings] { return clock::now() + settings.lag_bound; };
+  if (shadowed && !ordered)
+    co_await shadow_->wait_for_room(u.shadow_bytes.size(), settings.max_queue_bytes, bound(), phase);
+  if (shadowed && ordered && !u.serialize_keys.empty()) {
+    co_await owner_.shared().locks->lock(u.serialize_keys);
+    held_locks_ = u.serialize_keys;
+  }
+  if (shadowed && ordered && u.commits && status != 'I') {
+    // The shadow must hold every row lock of this transaction before the primary lets its
+    // own go: then a conflicting transaction of another session also waits on the shadow.
+    owner_.shared().held_commits.fetch_add(1, std::memory_order_relaxed);
+    co_await shadow_->wait_caught_up(bound(), phase);
+  }
+  if (state_ == session_state::closing) co_return false;
+  const bool wrap = shadowed && ordered && status == 'I' && u.needs_order && !u.tx_control &&
+                    !u.outside_transaction && !u.has_flush && u.primary.ready_expected() == 1;
+  if (wrap) {
+    std::vector<std::byte> wrapped = simple_query("BEGIN");
+    wrapped.insert(wrapped.end(), bytes.begin(), bytes.end());
+    bytes = std::move(wrapped);
+    expected_.push_back(expectation::swallow);
+    owner_.shared().wrapped_writes.fetch_add(1, std::memory_order_relaxed);
+  }
+  expected_.push_back(wrap ? expectation::unit_wrapped : expectation::unit);
+  if (!co_await write_primary(bytes)) co_return false;
+  co_return co_await complete_unit();
+}
+
+awaitable<bool> session::complete_unit() {
+  const char event = co_await wait_primary_event();
+  if (event == 0) co_return false;
+  if (event == 'G') {
+    copy_in_progress_ = true;
+    co_return true;
+  }
+  co_return co_await finish_unit(event == 'W');
+}
+
+awaitable<bool> session::finish_unit(bool wrapped) {
+  const auto& settings = runtime_->cfg.shadow;
+  const int phase = applied_phase_;
+  const auto bound = [&settings] { return clock::now() + settings.lag_bound; };
+  const bool shadowed = shadow_ && shadow_->connected();
+  if (!wrapped) {
+    shadow::unit done = units_->take();
+    if (shadowed && done.to_shadow) {
+      shadow_->enqueue(shadow::make_shadow_job(done), phase);
+      // Serialised writes keep their table locked until the shadow has run them too.
+      if (!held_locks_.empty()) co_await shadow_->wait_caught_up(bound(), phase);
+    }
+    release_table_locks();
+    co_return state_ != session_state::closing;
+  }
+  // An autocommit write wrapped in BEGIN on the primary: it succeeded there ('T'), so the
+  // shadow runs it inside its own BEGIN, and only once the shadow holds its locks does the
+  // primary commit. A failure rolls back on the primary only; the shadow never saw it.
+  shadow::unit done = units_->take();
+  const bool succeeded = done.primary.status() == 'T' && !done.primary.error();
+  if (succeeded && shadowed) {
+    shadow::shadow_job job = shadow::make_shadow_job(done);
+    shadow::shadow_job begin = shadow::make_control_job("BEGIN", "BEGIN");
+    job.bytes.insert(job.bytes.begin(), begin.bytes.begin(), begin.bytes.end());
+    job.types.insert(job.types.begin(), 'Q');
+    job.expected.insert(job.expected.begin(), begin.expected.front());
+    shadow_->enqueue(std::move(job), phase);
+    co_await shadow_->wait_caught_up(bound(), phase);
+  }
+  release_table_locks();
+  if (state_ == session_state::closing) co_return false;
+  commit_failed_ = false;
+  expected_.push_back(succeeded ? expectation::commit : expectation::rollback);
+  if (!co_await write_primary(simple_query(succeeded ? "COMMIT" : "ROLLBACK"))) co_return false;
+  if (co_await wait_primary_event() == 0) co_return false;
+  if (succeeded && shadow_ && shadow_->connected())
+    shadow_->enqueue(commit_failed_ ? shadow::make_control_job("ROLLBACK", "ROLLBACK")
+                                    : shadow::make_control_job("COMMIT", "COMMIT"),
+                     phase);
+  co_return true;
+}
+
+void session::on_dual_message(char type, std::span<const std::byte> body, bool whole,
+                              bool& forward) {
+  forward = true;
+  if (whole && type == protocol::backend_type::error_response) on_backend_message(type, body);
+  if (expected_.empty()) {
+    // Between units: notifications, notices, parameter changes. Relayed as they come.
+    if (whole && type == 'Z') boundary_.on_ready_for_query(body.empty() ? 'I' : static_cast<char>(body[0]));
+    return;
+  }
+  const char status = whole && type == 'Z' && !body.empty() ? static_cast<char>(body[0]) : 'I';
+  switch (expected_.front()) {
+    case expectation::swallow:  // the BEGIN the proxy put before a wrapped write
+      forward = false;
+      if (whole && type == 'Z') expected_.erase(expected_.begin());
+      return;
+    case expectation::unit:
+    case expectation::unit_wrapped: {
+      shadow::unit& u = units_->current();
+      bool done = false;
+      if (whole) {
+        // Rows are hashed only for units the shadow gets (RETURNING); reads stream past.
+        if (type != 'D' || u.to_shadow) done = u.primary.on_message(type, body);
+      } else if (type == 'D' && u.to_shadow) {
+        u.primary.on_unread_row();
+      }
+      if (whole && type == 'G') dual_pending_event_ = 'G';
+      if (whole && type == 'Z') {
+        if (!done) {
+          boundary_.on_ready_for_query(status);
+          return;
+        }
+        const bool wrapped = expected_.front() == expectation::unit_wrapped;
+        expected_.erase(expected_.begin());
+        if (wrapped) {
+          forward = false;  // the client gets the COMMIT's ReadyForQuery instead
+          dual_pending_event_ = 'W';
+        } else {
+          boundary_.on_ready_for_query(status);
+          dual_pending_event_ = 'Z';
+        }
+      }
+      return;
+    }
+    case expectation::commit:
+    case expectation::rollback:
+      if (whole && type == protocol::backend_type::error_response) {
+        commit_failed_ = true;  // the client learns it: the write did not commit after all
+        return;
+      }
+      if (whole && type == 'Z') {
+        expected_.erase(expected_.begin());
+        boundary_.on_ready_for_query(status);
+        dual_pending_event_ = 'Z';
+        return;
+      }
+      forward = false;  // its CommandComplete, and notices
+      return;
+  }
+}
+
+awaitable<void> session::relay_primary_dual(std::uint64_t generation) {
+  backend_scanner_.set_inspected(streamed_in_dual_mode, true, true);
+  stream& backend = *primary_->io;
+  bool forward_streamed = true;  // the decision for a message streamed in pieces
+  for (;;) {
+    auto bytes = backend.read_if_expected();
+    while (!bytes && bytes.error() == asio::error::would_block) {
+      auto [ec] = co_await backend.wait_readable();
+      if (state_ == session_state::closing || generation != reader_generation_) co_return;
+      bytes = ec ? boost::system::result<std::span<const std::byte>>{ec} : backend.read_available();
+    }
+    if (state_ == session_state::closing || generation != reader_generation_) co_return;
+    if (!bytes) {
+      const bool clean = backend_scanner_.at_message_boundary() && backend_carry_.empty();
+      co_await on_backend_lost(bytes.error(), clean && expected_.empty());
+      co_return;
+    }
+    backend_carry_.insert(backend_carry_.end(), bytes->begin(), bytes->end());
+    dual_out_.clear();
+    std::size_t used = 0;
+    while (used < backend_carry_.size()) {
+      const bool starts_message = backend_scanner_.at_message_boundary();
+      auto step = backend_scanner_.next(std::span<const std::byte>{backend_carry_}.subspan(used));
+      if (!step) {
+        spdlog::error("{} backend protocol violation: {}", log_prefix(), step.error().message());
+        co_await fail_client(sqlstate::protocol_violation, "backend sent an invalid message");
+        co_return;
+      }
+      if (step->what == protocol::scan_step::kind::need_more) break;
+      bool forward = true;
+      if (step->what == protocol::scan_step::kind::message) {
+        on_dual_message(step->message.type, step->message.body, true, forward);
+      } else {
+        if (starts_message)
+          on_dual_message(backend_scanner_.streamed_type(), {}, false, forward_streamed);
+        forward = forward_streamed;
+      }
+      if (forward)
+        dual_out_.insert(dual_out_.end(), backend_carry_.begin() + static_cast<std::ptrdiff_t>(used),
+                         backend_carry_.begin() + static_cast<std::ptrdiff_t>(used + step->size));
+      used += step->size;
+    }
+    backend_carry_.erase(backend_carry_.begin(),
+                         backend_carry_.begin() + static_cast<std::ptrdiff_t>(used));
+    if (!dual_out_.empty()) {
+      if (auto ec = co_await client_->write(dual_out_)) {
+        on_client_gone(ec);
+        co_return;
+      }
+    }
+    // Only now, with the answer at the client, may the client coroutine go on.
+    if (dual_pending_event_ != 0) {
+      dual_event_ = dual_pending_event_;
+      dual_pending_event_ = 0;
+      dual_signal_.cancel();
+    }
+    if (boundary_.idle() && expected_.empty() && units_->empty()) {
+      if (draining_) {
+        begin_shutdown();
+        co_return;
+      }
+      if (runtime_->cfg.limits.idle_timeout.count() > 0 && !idle_armed_) arm_idle_timeout();
+    }
+  }
+}
+
+awaitable<std::optional<backend_connection>> session::open_backend(bool to_new,
+                                                                   std::string& failure) {
+  backend_outcome outcome = co_await connect_backend(login_for(to_new));
+  if (!outcome.connection) {
+    failure = outcome.failure.message;
+    co_return std::nullopt;
+  }
+  const std::vector<std::byte> replay = units_->replay_bytes();
+  if (!replay.empty()) {
+    std::vector<std::byte> carry = std::move(outcome.connection->leftover);
+    if (co_await outcome.connection->io->write(replay) ||
+        !co_await discard_answers(*outcome.connection->io, replay, carry)) {
+      failure = "lost while replaying the session's state";
+      co_return std::nullopt;
+    }
+    outcome.connection->leftover = std::move(carry);
+  }
+  co_return std::move(outcome.connection);
+}
+
+awaitable<bool> session::adapt_to_phase() {
+  const int phase = owner_.shared().phase.load();
+  const bool want_new = phase >= 3;
+  const bool want_shadow = phase >= 1 && phase <= 3;
+  if (want_new != primary_is_new_) {
+    std::optional<backend_connection> next;
+    if (shadow_ && shadow_->connected() && shadow_->caught_up()) next = shadow_->release();
+    if (!next) {
+      std::string failure;
+      next = co_await open_backend(want_new, failure);
+      if (state_ == session_state::closing) co_return false;
+      if (!next) {
+        ++owner_.stats().backend_failures;
+        co_await fail_client(sqlstate::connection_failure,
+                             "cannot reach the new primary: " + failure);
+        co_return false;
+      }
+    }
+    backend_connection old = std::move(*primary_);
+    old.leftover = std::move(backend_carry_);
+    backend_carry_ = std::move(next->leftover);
+    primary_ = std::move(next);
+    owner_.shared().cancels->update(*cancel_key_, primary_->cancel);
+    primary_is_new_ = want_new;
+    spdlog::info("{} primary is now {}", log_prefix(), want_new ? "NEW" : "OLD");
+    if (want_shadow) {
+      if (!shadow_) {
+        shadow_link::identity who{id_, client_->peer(), user_name_, database_};
+        shadow_ = std::make_shared<shadow_link>(owner_.context(), owner_.shared(), std::move(who));
+      }
+      shadow_->adopt(std::move(old));
+    } else {
+      constexpr std::array<std::byte, 5> terminate{std::byte{'X'}, std::byte{0}, std::byte{0},
+                                                   std::byte{0}, std::byte{4}};
+      old.io->try_write_now(terminate);
+      old.io->close();
+    }
+  } else if (!want_shadow && shadow_) {
+    shadow_->close();
+  }
+  applied_phase_ = phase;
+  co_return true;
+}
+
+}  // namespace dw::proxy

@@ -1,0 +1,112 @@
+// The shadow side of one session: its connection to the shadow backend, the queue of jobs
+// the primary has completed (shadow/unit.hpp), and the drainer coroutine that runs them in
+// order, reads the shadow's answers and compares them (docs/dual-write.md). It never writes
+// to the client: every shadow problem ends as a divergence (logged, counted, the session
+// marked), never as a client error (DESIGN.md, "Failure policy").
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "proxy/asio.hpp"
+#include "proxy/backend_connector.hpp"
+#include "shadow/divergence_record.hpp"
+#include "shadow/unit.hpp"
+
+namespace dw::proxy {
+
+struct shared_state;
+
+class shadow_link : public std::enable_shared_from_this<shadow_link> {
+ public:
+  /// Who the session is, for divergence records.
+  struct identity {
+    std::uint64_t session_id = 0;
+    std::string client_address;
+    std::string user;
+    std::string database;
+  };
+  shadow_link(asio::io_context& context, shared_state& shared, identity who);
+  ~shadow_link();
+  shadow_link(const shadow_link&) = delete;
+  shadow_link& operator=(const shadow_link&) = delete;
+
+  /// Opens the connection (if none, and the backoff allows) and replays `replay` on it.
+  /// Call only at a transaction boundary. False: no shadow for now (already recorded).
+  [[nodiscard]] awaitable<bool> attach(backend_login login, bool to_new, std::vector<std::byte> replay,
+                                       bool replay_complete, int phase);
+  /// Takes over an already open connection (the old primary, after a flip).
+  void adopt(backend_connection connection);
+  /// Gives the connection away (to become the primary); only when caught_up().
+  [[nodiscard]] std::optional<backend_connection> release();
+  [[nodiscard]] bool connected() const noexcept { return connection_ != nullptr; }
+
+  /// Queues a job. Jobs run in order; a job marked overflow diverges the session instead.
+  void enqueue(shadow::shadow_job job, int phase);
+  [[nodiscard]] bool caught_up() const noexcept { return executed_ == enqueued_; }
+  [[nodiscard]] std::size_t queued_bytes() const noexcept { return queued_bytes_; }
+  [[nodiscard]] std::uint64_t backlog() const noexcept { return enqueued_ - executed_; }
+  /// Age of the oldest job not yet run (zero when caught up).
+  [[nodiscard]] std::chrono::milliseconds lag() const noexcept;
+
+  /// Waits until every job queued so far has run, or `deadline`; on timeout the shadow is
+  /// given up (diverged: lag_exceeded) so the caller can carry on. True: caught up.
+  [[nodiscard]] awaitable<bool> wait_caught_up(std::chrono::steady_clock::time_point deadline,
+                                               int phase);
+  /// Waits until the queue has room for `bytes` more, or `deadline` (then diverged).
+  [[nodiscard]] awaitable<void> wait_for_room(std::size_t bytes, std::size_t max_bytes,
+                                              std::chrono::steady_clock::time_point deadline,
+                                              int phase);
+
+  [[nodiscard]] bool diverged() const noexcept { return diverged_; }
+  /// The operator's `dwctl ack`: clears the mark. True when there was one.
+  bool acknowledge() noexcept;
+  /// Closes the connection and drops the queue; nothing is recorded (session end, detach).
+  void close() noexcept;
+  /// True once attach() may try again (the backoff after a failure has run out).
+  [[nodiscard]] bool may_retry() const noexcept;
+
+ private:
+  // Holds `self`: the drainer may outlive the session's reference by one wake-up.
+  static awaitable<void> drain(std::shared_ptr<shadow_link> self, std::uint64_t generation);
+  awaitable<void> drain_loop(std::uint64_t generation);
+  awaitable<bool> run_job(const shadow::shadow_job& job, int phase);
+  void compare(const shadow::shadow_job& job, const shadow::reply_tracker& reply, int phase);
+  /// Records a divergence and marks the session; `lost` also drops the connection and queue.
+  void diverge(shadow::divergence_kind kind, const shadow::shadow_job* job, std::string detail,
+               int phase, bool lost, const shadow::reply_tracker* reply = nullptr);
+  void drop_connection() noexcept;
+  void notify_progress() noexcept { progress_.cancel(); }
+
+  asio::io_context& context_;
+  shared_state& shared_;
+  identity who_;
+  // Shared with the drainer while it runs a job: a divergence may drop the link meanwhile.
+  std::shared_ptr<backend_connection> connection_;
+  bool counted_connection_ = false;  // holds a slot of shadow.max_connections
+  struct queued {
+    shadow::shadow_job job;
+    int phase;
+    std::chrono::steady_clock::time_point at;
+  };
+  std::deque<queued> queue_;
+  std::size_t queued_bytes_ = 0;
+  std::uint64_t enqueued_ = 0;
+  std::uint64_t executed_ = 0;
+  std::uint64_t generation_ = 0;  // bumped per connection: a stale drainer stops
+  bool draining_ = false;
+  bool diverged_ = false;
+  bool in_failed_transaction_ = false;  // divergences are not repeated until the next boundary
+  unsigned failures_ = 0;
+  std::chrono::steady_clock::time_point retry_at_{};
+  std::vector<std::byte> carry_;
+  asio::steady_timer work_;      // the drainer waits here for jobs
+  asio::steady_timer progress_;  // the session waits here for the drainer
+};
+
+}  // namespace dw::proxy

@@ -1,0 +1,46 @@
+// What the session does with one SQL text (a Query, or the statement of a Parse), decided once
+// from the classifier (compare/classifier.hpp) and the shadow options. Pure.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "compare/classifier.hpp"
+
+namespace dw::shadow {
+
+struct plan_options {
+  std::span<const std::string> read_only_functions = {};
+  bool serialize_sequences = true;            ///< inserts into one table run one at a time
+  std::span<const std::string> serialize_tables = {};  ///< table keys (table_name::key()) serialised for every write
+};
+
+struct statement_plan {
+  bool to_shadow = false;  ///< changes state: the shadow gets it
+  /// A write whose order across sessions matters: ordered mode wraps it when it autocommits.
+  bool needs_order = false;
+  bool commits = false;             ///< COMMIT / END / PREPARE TRANSACTION / COMMIT PREPARED
+  bool tx_control = false;          ///< any transaction statement
+  bool outside_transaction = false; ///< refused inside BEGIN (VACUUM, ...): never wrapped
+  bool replayable = false;  ///< session state a fresh connection needs (SET, PREPARE, LISTEN...)
+  bool nondeterministic = false;
+  /// Tables whose writes run one at a time across sessions (sequence order, serialize_tables).
+  std::vector<std::string> serialize_keys;
+  std::uint64_t fingerprint = 0;
+
+  /// One entry per statement of the text, in order.
+  struct part {
+    std::size_t location = 0;       ///< where the statement starts in the text
+    bool compare_rows = false;      ///< a write: its RETURNING rows are compared
+    bool ends_transaction = false;  ///< COMMIT / ROLLBACK (not to a savepoint)
+  };
+  std::vector<part> parts;
+};
+
+[[nodiscard]] statement_plan plan_statement(std::string_view sql, const plan_options& options);
+
+}  // namespace dw::shadow

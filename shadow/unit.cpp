@@ -1,0 +1,383 @@
+#include "shadow/unit.hpp"
+
+#include <algorithm>
+#include <variant>
+
+#include "protocol/frontend_messages.hpp"
+
+namespace dw::shadow {
+namespace msg = dw::protocol;
+
+namespace {
+
+std::string_view as_text(std::span<const std::byte> b) {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+// A statement the proxy never saw prepared (its Parse came before tracking began): assume
+// the worst, a write that needs order.
+statement_ref unknown_statement() {
+  static const auto plan = [] {
+    auto p = std::make_shared<statement_plan>();
+    p->to_shadow = p->needs_order = true;
+    p->parts.push_back({});
+    return p;
+  }();
+  return {plan, std::make_shared<const std::string>()};
+}
+
+// Cheap test for the phase-0 path: could this Query change session state?
+bool may_be_session_state(std::string_view sql) {
+  std::size_t i = 0;
+  while (i < sql.size() && (sql[i] == ' ' || sql[i] == '\t' || sql[i] == '\n' || sql[i] == '\r'))
+    ++i;
+  const std::string_view rest = sql.substr(i, 12);
+  std::string head;
+  for (char c : rest) head.push_back(static_cast<char>(c >= 'a' && c <= 'z' ? c - 32 : c));
+  for (std::string_view word : {"SET", "RESET", "PREPARE", "DEALLOCATE", "DISCARD", "LISTEN",
+                                "UNLISTEN", "CREATE TEMP", "LOAD"})
+    if (head.starts_with(word)) return true;
+  return false;
+}
+
+}  // namespace
+
+unit_builder::unit_builder(options o) : options_{std::move(o)} {}
+
+statement_ref unit_builder::plan_for(std::string_view sql) {
+  return {std::make_shared<const statement_plan>(plan_statement(sql, options_.planning)),
+          std::make_shared<const std::string>(sql)};
+}
+
+void unit_builder::keep(const unit_message& m, std::span<const std::byte> wire) {
+  unit_message kept = m;
+  if (kept.to_shadow && !unit_.overflow) {
+    if (unit_.shadow_bytes.size() + wire.size() > options_.max_unit_bytes) {
+      unit_.overflow = true;
+      std::vector<std::byte>{}.swap(unit_.shadow_bytes);
+    } else {
+      kept.begin = unit_.shadow_bytes.size();
+      unit_.shadow_bytes.insert(unit_.shadow_bytes.end(), wire.begin(), wire.end());
+      kept.end = unit_.shadow_bytes.size();
+    }
+  }
+  if (kept.to_shadow) {
+    unit_.to_shadow = true;
+    if (!unit_.first.plan && kept.statement.plan && kept.type != 'P' && kept.type != 'B')
+      unit_.first = kept.statement;
+  }
+  unit_.messages.push_back(std::move(kept));
+  unit_.primary.expect(m.type);
+}
+
+unit_builder::step unit_builder::add(const msg::frame& f, std::span<const std::byte> wire,
+                                     std::vector<std::byte>& forward) {
+  forward.clear();
+  unit_message m;
+  m.type = f.type;
+  std::span<const std::byte> sent = wire;
+  auto decoded = msg::decode_frontend(f);
+  // A frame the proxy cannot read is still the server's to judge: forward it, and let the
+  // shadow have it too, so the two sides see the same thing.
+  if (!decoded) {
+    m.to_shadow = unit_.to_shadow;
+    keep(m, wire);
+    forward.assign(wire.begin(), wire.end());
+    return f.type == 'Q' || f.type == 'S' || f.type == 'F' ? step::unit_end : step::more;
+  }
+  const auto summarise = [this](const statement_plan& p) {
+    if (!p.to_shadow) return;
+    unit_.needs_order = unit_.needs_order || p.needs_order;
+    unit_.commits = unit_.commits || p.commits;
+    unit_.tx_control = unit_.tx_control || p.tx_control;
+    unit_.outside_transaction = unit_.outside_transaction || p.outside_transaction;
+    for (const auto& k : p.serialize_keys)
+      if (std::find(unit_.serialize_keys.begin(), unit_.serialize_keys.end(), k) ==
+          unit_.serialize_keys.end())
+        unit_.serialize_keys.push_back(k);
+  };
+  step result = step::more;
+  std::vector<std::byte> rewritten;
+  const auto rewrite = [&](std::string_view sql) -> std::string {
+    if (!options_.rewrite_nondeterministic || !options_.values) return std::string{sql};
+    auto r = compare::rewrite_nondeterministic(sql, options_.values());
+    return r.replaced > 0 ? std::move(r.sql) : std::string{sql};
+  };
+  std::visit(
+      [&](const auto& v) {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, msg::query>) {
+          m.statement = plan_for(v.sql);
+          if (m.statement.plan->to_shadow && m.statement.plan->nondeterministic) {
+            std::string text = rewrite(v.sql);
+            if (text != v.sql) {
+              msg::write_query(rewritten, text);
+              m.statement.sql = std::make_shared<const std::string>(std::move(text));
+            }
+          }
+          m.to_shadow = m.statement.plan->to_shadow;
+          summarise(*m.statement.plan);
+          result = step::unit_end;
+        } else if constexpr (std::is_same_v<T, msg::parse>) {
+          m.statement = plan_for(v.sql);
+          m.named_parse = !v.statement.empty();
+          // Unnamed statements run once: their now() can be frozen. Named ones cannot.
+          if (!m.named_parse && m.statement.plan->to_shadow && m.statement.plan->nondeterministic) {
+            std::string text = rewrite(v.sql);
+            if (text != v.sql) {
+              msg::parse p = v;
+              p.sql = text;
+              msg::write_parse(rewritten, p);
+              m.statement.sql = std::make_shared<const std::string>(std::move(text));
+            }
+          }
+          // Named statements go to the shadow whatever they do: after a flip it answers them.
+          m.to_shadow = m.statement.plan->to_shadow || m.named_parse;
+          statements_.insert_or_assign(std::string{v.statement}, m.statement);
+        } else if constexpr (std::is_same_v<T, msg::bind>) {
+          auto it = statements_.find(v.statement);
+          m.statement = it != statements_.end() ? it->second : unknown_statement();
+          m.to_shadow = m.statement.plan->to_shadow;
+          portals_.insert_or_assign(std::string{v.portal}, m.statement);
+          if (m.to_shadow && !unit_.first.plan) {
+            unit_.parameters.clear();
+            for (const auto& p : v.params) {
+              if (p) unit_.parameters.emplace_back(bytes(p->begin(), p->end()));
+              else unit_.parameters.emplace_back(std::nullopt);
+            }
+            unit_.parameter_formats = v.param_formats;
+          }
+        } else if constexpr (std::is_same_v<T, msg::execute>) {
+          auto it = portals_.find(v.portal);
+          m.statement = it != portals_.end() ? it->second : unknown_statement();
+          m.to_shadow = m.statement.plan->to_shadow;
+          summarise(*m.statement.plan);
+        } else if constexpr (std::is_same_v<T, msg::close>) {
+          auto& names = v.kind == 'S' ? statements_ : portals_;
+          auto it = names.find(v.name);
+          if (it != names.end()) {
+            m.to_shadow = it->second.plan->to_shadow || (v.kind == 'S' && !v.name.empty());
+            names.erase(it);
+          }
+          m.named_parse = v.kind == 'S' && !v.name.empty();
+        } else if constexpr (std::is_same_v<T, msg::sync>) {
+          m.to_shadow = unit_.to_shadow;
+          result = step::unit_end;
+        } else if constexpr (std::is_same_v<T, msg::flush>) {
+          unit_.has_flush = true;
+        } else if constexpr (std::is_same_v<T, msg::function_call>) {
+          m.to_shadow = true;
+          unit_.needs_order = true;
+          result = step::unit_end;
+        } else if constexpr (std::is_same_v<T, msg::copy_data> || std::is_same_v<T, msg::copy_done> ||
+                             std::is_same_v<T, msg::copy_fail>) {
+          const bool copying_to_shadow =
+              !unit_.messages.empty() && unit_.messages.front().type == 'Q' &&
+              unit_.messages.front().to_shadow;
+          m.to_shadow = copying_to_shadow;
+          if (!std::is_same_v<T, msg::copy_data>) result = step::unit_end;
+        }
+      },
+      *decoded);
+  if (!rewritten.empty()) sent = rewritten;
+  keep(m, sent);
+  forward.assign(sent.begin(), sent.end());
+  return result;
+}
+
+void unit_builder::remember_state(std::string key, std::span<const std::byte> wire,
+                                  bool is_parse) {
+  forget_state(key);
+  replay_size_ += wire.size();
+  replay_.insert_or_assign(std::move(key),
+                           replay_entry{replay_order_++, {wire.begin(), wire.end()}, is_parse});
+}
+
+void unit_builder::forget_state(const std::string& key) {
+  auto it = replay_.find(key);
+  if (it == replay_.end()) return;
+  replay_size_ -= it->second.frame.size();
+  replay_.erase(it);
+}
+
+unit unit_builder::take() {
+  unit done = std::move(unit_);
+  unit_ = unit{};
+  const auto& err = done.primary.error();
+  const std::size_t applied = err ? err->message : done.messages.size();
+  const bool rolled_back = err && done.primary.status() == 'I';
+  for (std::size_t i = 0; i < applied && !done.overflow; ++i) {
+    const unit_message& m = done.messages[i];
+    const std::span<const std::byte> frame{done.shadow_bytes.data() + m.begin, m.end - m.begin};
+    if (m.type == 'P' && m.named_parse) {
+      auto decoded = msg::decode_frontend(msg::frame{'P', frame.subspan(5), frame.size()});
+      if (decoded) remember_state("P" + std::string{std::get<msg::parse>(*decoded).statement},
+                                  frame, true);
+    } else if (m.type == 'C' && m.named_parse) {
+      auto decoded = msg::decode_frontend(msg::frame{'C', frame.subspan(5), frame.size()});
+      if (decoded) forget_state("P" + std::string{std::get<msg::close>(*decoded).name});
+    } else if (!rolled_back && m.statement.plan && m.statement.plan->replayable &&
+               (m.type == 'Q' || m.type == 'E')) {
+      std::vector<std::byte> q;
+      msg::write_query(q, *m.statement.sql);
+      remember_state("Q" + *m.statement.sql, q, false);
+    }
+  }
+  return done;
+}
+
+void unit_builder::note_passthrough(const msg::frame& f, std::span<const std::byte> wire) {
+  if (f.type == 'P') {
+    auto decoded = msg::decode_frontend(f);
+    if (!decoded) return;
+    const auto& p = std::get<msg::parse>(*decoded);
+    if (p.statement.empty()) return;
+    statements_.insert_or_assign(std::string{p.statement}, plan_for(p.sql));
+    remember_state("P" + std::string{p.statement}, wire, true);
+  } else if (f.type == 'C') {
+    auto decoded = msg::decode_frontend(f);
+    if (!decoded) return;
+    const auto& c = std::get<msg::close>(*decoded);
+    if (c.kind != 'S' || c.name.empty()) return;
+    statements_.erase(std::string{c.name});
+    forget_state("P" + std::string{c.name});
+  } else if (f.type == 'Q') {
+    const std::string_view sql = as_text(f.body.first(f.body.empty() ? 0 : f.body.size() - 1));
+    if (!may_be_session_state(sql)) return;
+    const statement_ref ref = plan_for(sql);
+    if (ref.plan->replayable) remember_state("Q" + std::string{sql}, wire, false);
+  }
+}
+
+std::vector<std::byte> unit_builder::replay_bytes() const {
+  std::vector<const replay_entry*> ordered;
+  for (const auto& [key, e] : replay_) ordered.push_back(&e);
+  std::sort(ordered.begin(), ordered.end(),
+            [](const replay_entry* a, const replay_entry* b) { return a->order < b->order; });
+  std::vector<std::byte> out;
+  bool any_parse = false;
+  for (const auto* e : ordered) {
+    out.insert(out.end(), e->frame.begin(), e->frame.end());
+    any_parse = any_parse || e->is_parse;
+  }
+  if (any_parse) msg::write_sync(out);
+  return out;
+}
+
+namespace {
+
+void append_frame(shadow_job& job, char type, std::span<const std::byte> frame) {
+  job.bytes.insert(job.bytes.end(), frame.begin(), frame.end());
+  job.types.push_back(type);
+}
+
+void append_query(shadow_job& job, std::string_view sql) {
+  std::vector<std::byte> q;
+  msg::write_query(q, sql);
+  append_frame(job, 'Q', q);
+}
+
+}  // namespace
+
+shadow_job make_shadow_job(const unit& u) {
+  shadow_job job;
+  job.statement = u.first;
+  job.parameters = u.parameters;
+  job.parameter_formats = u.parameter_formats;
+  if (u.overflow) {
+    job.overflow = true;
+    return job;
+  }
+  const reply_tracker& p = u.primary;
+  const auto& err = p.error();
+  job.primary_error = err;
+  job.ends_at_boundary = p.status() == 'I';
+  const bool rolled_back = err && p.status() == 'I';
+  const auto results_of = [&p](std::size_t message) {
+    std::vector<const statement_result*> out;
+    for (const auto& r : p.results())
+      if (r.message == message) out.push_back(&r);
+    return out;
+  };
+  const auto expect = [&job](const statement_result& r, bool compare_rows) {
+    job.expected.push_back({r.tag, r.row_hash, compare_rows && r.rows_hashed});
+  };
+
+  for (std::size_t i = 0; i < u.messages.size(); ++i) {
+    const unit_message& m = u.messages[i];
+    if (!m.to_shadow) continue;
+    const bool failed_here = err && err->message == i;
+    const bool after_failure = err && i > err->message;
+    const std::span<const std::byte> frame{u.shadow_bytes.data() + m.begin, m.end - m.begin};
+    if (m.type == 'Q') {
+      const auto& plan = *m.statement.plan;
+      const auto results = results_of(i);
+      std::size_t keep = results.size();  // statements that completed
+      if (failed_here && rolled_back) {
+        // The implicit transaction rolled back: only what an explicit COMMIT/ROLLBACK inside
+        // the string already ended stays done.
+        std::size_t last_end = 0;
+        for (std::size_t k = 0; k < keep && k < plan.parts.size(); ++k)
+          if (plan.parts[k].ends_transaction) last_end = k + 1;
+        keep = last_end;
+      }
+      if (!failed_here && plan.commits && plan.parts.size() == 1 && !results.empty() &&
+          results[0]->tag == "ROLLBACK") {
+        // COMMIT of a transaction that failed on the primary: the shadow's (which never ran
+        // the failed statement) must roll back too.
+        append_query(job, "ROLLBACK");
+        expect(*results[0], false);
+        continue;
+      }
+      if (keep == 0 && failed_here) continue;
+      if (failed_here) {
+        const std::size_t cut = keep < plan.parts.size() ? plan.parts[keep].location : m.statement.sql->size();
+        append_query(job, std::string_view{*m.statement.sql}.substr(0, cut));
+      } else {
+        append_frame(job, 'Q', frame);
+        // COPY data and its end follow the Query that started it.
+        for (std::size_t j = i + 1; j < u.messages.size() && u.messages[j].type != 'Q'; ++j) {
+          const auto& c = u.messages[j];
+          if (c.to_shadow)
+            append_frame(job, c.type, {u.shadow_bytes.data() + c.begin, c.end - c.begin});
+        }
+      }
+      for (std::size_t k = 0; k < keep; ++k)
+        expect(*results[k], k < plan.parts.size() && plan.parts[k].compare_rows);
+      continue;
+    }
+    if (m.type == 'd' || m.type == 'c' || m.type == 'f') continue;  // sent with their Query
+    if (m.type == 'S') {
+      if (!job.bytes.empty()) append_frame(job, 'S', frame);
+      continue;
+    }
+    if (failed_here || after_failure) continue;
+    if (rolled_back && !m.named_parse) continue;
+    if (m.type == 'E') {
+      const auto results = results_of(i);
+      const auto& plan = *m.statement.plan;
+      if (plan.commits && !results.empty() && results[0]->tag == "ROLLBACK") {
+        append_query(job, "ROLLBACK");
+        expect(*results[0], false);
+        continue;
+      }
+      append_frame(job, 'E', frame);
+      for (const auto* r : results)
+        expect(*r, !plan.parts.empty() && plan.parts[0].compare_rows);
+      continue;
+    }
+    append_frame(job, m.type, frame);
+  }
+  return job;
+}
+
+shadow_job make_control_job(std::string_view sql, std::string_view tag) {
+  shadow_job job;
+  append_query(job, sql);
+  job.expected.push_back({std::string{tag}, 0, false});
+  job.ends_at_boundary = tag != "BEGIN";
+  job.units = 0;
+  return job;
+}
+
+}  // namespace dw::shadow

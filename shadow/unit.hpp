@@ -1,0 +1,136 @@
+// The unit of dual-write (docs/dual-write.md): the client frames between two ReadyForQuery
+// answers, one Query or one extended batch up to Sync. unit_builder classifies each frame as it
+// is forwarded to the primary and keeps a copy of what the shadow needs; once the primary has
+// answered, make_shadow_job() cuts the copy down to what the primary actually applied. Pure.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "compare/nondeterminism.hpp"
+#include "protocol/frame_decoder.hpp"
+#include "shadow/redaction.hpp"
+#include "shadow/reply_tracker.hpp"
+#include "shadow/statement_plan.hpp"
+
+namespace dw::shadow {
+
+struct statement_ref {
+  std::shared_ptr<const statement_plan> plan;
+  std::shared_ptr<const std::string> sql;
+};
+
+struct unit_message {
+  char type = 0;
+  bool to_shadow = false;
+  std::size_t begin = 0, end = 0;  ///< its frame in unit::shadow_bytes (to_shadow only)
+  statement_ref statement;         ///< Query, Parse, Bind, Execute: the statement it runs
+  bool named_parse = false;        ///< Parse or Close of a named statement: outlives transactions
+};
+
+struct unit {
+  std::vector<std::byte> shadow_bytes;  ///< the to_shadow frames, as the primary got them
+  std::vector<unit_message> messages;   ///< every client frame of the unit, in order
+  reply_tracker primary;                ///< the primary's answers
+  bool to_shadow = false;
+  bool needs_order = false;
+  bool commits = false;
+  bool tx_control = false;
+  bool outside_transaction = false;
+  bool has_flush = false;  ///< answers were asked for before Sync: cannot be wrapped
+  bool overflow = false;   ///< the shadow copy passed the size bound and was dropped
+  std::vector<std::string> serialize_keys;
+  // For the divergence log: the first statement the shadow gets, and its Bind values.
+  statement_ref first;
+  std::vector<std::optional<shadow::bytes>> parameters;
+  std::vector<std::int16_t> parameter_formats;
+};
+
+/// What the shadow must run for one unit, and what it must answer.
+struct shadow_job {
+  std::vector<std::byte> bytes;
+  std::vector<char> types;  ///< message types in `bytes`, for the shadow's reply_tracker
+  struct expectation {
+    std::string tag;
+    std::uint64_t row_hash = 0;
+    bool compare_rows = false;
+  };
+  std::vector<expectation> expected;  ///< one per statement result the shadow will produce
+  bool ends_at_boundary = false;      ///< the primary was outside a transaction afterwards
+  std::optional<reply_error> primary_error;
+  statement_ref statement;
+  std::vector<std::optional<shadow::bytes>> parameters;
+  std::vector<std::int16_t> parameter_formats;
+  bool overflow = false;  ///< nothing to run: the copy was dropped (the session diverges)
+  std::size_t units = 1;  ///< client units this job completes (for the lag accounting)
+};
+
+class unit_builder {
+ public:
+  struct options {
+    plan_options planning;
+    bool rewrite_nondeterministic = true;
+    std::size_t max_unit_bytes = 16u << 20;
+    /// Chooses the values the rewrite splices in (timestamps, random, uuid).
+    std::function<compare::nondeterministic_values()> values;
+  };
+  explicit unit_builder(options o);
+
+  enum class step : std::uint8_t {
+    more,      ///< forward and read on
+    unit_end,  ///< forward, then wait for the primary's ReadyForQuery
+  };
+  /// Adds one client frame (Terminate excluded) to the open unit. `forward` gets the bytes
+  /// the primary must receive: the frame itself, or a rewritten one.
+  step add(const protocol::frame& f, std::span<const std::byte> wire,
+           std::vector<std::byte>& forward);
+  [[nodiscard]] unit& current() noexcept { return unit_; }
+  [[nodiscard]] bool empty() const noexcept { return unit_.messages.empty(); }
+  /// Hands the finished unit out and starts a new one; records what a fresh connection must
+  /// replay (named statements, SET, ...) according to how the primary answered.
+  unit take();
+
+  /// Frames seen while no shadow runs (phase 0): only session state is tracked, cheaply.
+  void note_passthrough(const protocol::frame& f, std::span<const std::byte> wire);
+  /// The frames a freshly opened connection must run first, Sync included; empty: none.
+  [[nodiscard]] std::vector<std::byte> replay_bytes() const;
+  [[nodiscard]] bool replay_complete() const noexcept { return replay_size_ <= max_replay_bytes; }
+
+  static constexpr std::size_t max_replay_bytes = 1u << 20;
+
+ private:
+  statement_ref plan_for(std::string_view sql);
+  void keep(const unit_message& m, std::span<const std::byte> wire);
+  void remember_state(std::string key, std::span<const std::byte> wire, bool is_parse);
+  void forget_state(const std::string& key);
+
+  options options_;
+  unit unit_;
+  std::map<std::string, statement_ref, std::less<>> statements_;
+  std::map<std::string, statement_ref, std::less<>> portals_;
+  // Replay: named Parse frames by "P<name>", session-state Query frames by "Q<text>".
+  struct replay_entry {
+    std::uint64_t order;
+    std::vector<std::byte> frame;
+    bool is_parse;
+  };
+  std::map<std::string, replay_entry, std::less<>> replay_;
+  std::uint64_t replay_order_ = 0;
+  std::size_t replay_size_ = 0;
+};
+
+/// The shadow's share of a unit the primary has answered (docs/dual-write.md "A unit of work").
+[[nodiscard]] shadow_job make_shadow_job(const unit& u);
+
+/// A job that runs one simple-query statement ("BEGIN", "COMMIT", "ROLLBACK") and expects
+/// `tag` back.
+[[nodiscard]] shadow_job make_control_job(std::string_view sql, std::string_view tag);
+
+}  // namespace dw::shadow
