@@ -3,13 +3,16 @@
 # and node-postgres (Node.js), each against a throwaway PostgreSQL 15 cluster. Each driver
 # program asserts its own results and exits non-zero on a mismatch. Prints
 # "N passed, M failed" and exits non-zero when any failed. Run by ctest (label drivers).
-#   tests/drivers/run.sh DWPROXY_BINARY WORK_CACHE_DIR
+# Every driver runs twice: through a phase-0 proxy (passthrough), and through a phase-1 proxy
+# with a second cluster as NEW (dual-write), which must record no divergence.
+#   tests/drivers/run.sh DWPROXY_BINARY DWCTL_BINARY WORK_CACHE_DIR
 set -euo pipefail
 here=$(cd "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../../bench/lib/harness.sh
 source "$here/../../bench/lib/harness.sh"
 dw_proxy_bin=$1
-cache=$2
+dwctl_bin=$2
+cache=$3
 dw_install_traps
 
 # node-postgres comes from the npm registry, installed once into the build tree.
@@ -20,12 +23,20 @@ fi
 
 dw_make_workdir work dwdrivers
 dw_pick_port pg_port
+dw_pick_port new_port
 dw_pick_port proxy_port
+dw_pick_port dual_port
 dw_cluster_up "$work/pg" "$pg_port" >/dev/null
+dw_cluster_up "$work/new" "$new_port" >/dev/null
 dw_dwproxy_start "$work/proxy.log" "$proxy_port" --old "$(dw_uri "$pg_port")" --threads 2 ||
   dw_die "dwproxy did not start: $dw_proxy_problem"
+passthrough_pid=$dw_dwproxy_pid
+dw_dwproxy_start "$work/dual.log" "$dual_port" --old "$(dw_uri "$pg_port")" \
+  --new "$(dw_uri "$new_port")" --phase 1 --threads 2 --control-socket "$work/ctl.sock" ||
+  dw_die "dual-write dwproxy did not start: $dw_proxy_problem"
+dual_pid=$dw_dwproxy_pid
+javac -d "$work" "$here/JdbcCheck.java"
 
-dsn="host=127.0.0.1 port=$proxy_port user=$dw_db_user password=$dw_db_password dbname=$dw_db_name sslmode=disable"
 passed=0
 failed=0
 run() { # NAME CMD...
@@ -38,15 +49,32 @@ run() { # NAME CMD...
     echo "driver check failed: $name" >&2
   fi
 }
-run psycopg /usr/bin/python3 "$here/psycopg_check.py" "$dsn"
-javac -d "$work" "$here/JdbcCheck.java"
-run jdbc java -cp "$work:/usr/share/java/postgresql.jar" JdbcCheck \
-  "jdbc:postgresql://127.0.0.1:$proxy_port/$dw_db_name?sslmode=disable" "$dw_db_user" "$dw_db_password"
-run node-pg env NODE_PATH="$cache/node_modules" node --no-deprecation "$here/node_pg_check.js" "$proxy_port"
+run_all() { # LABEL PORT
+  local label=$1 port=$2
+  local dsn="host=127.0.0.1 port=$port user=$dw_db_user password=$dw_db_password dbname=$dw_db_name sslmode=disable"
+  run "psycopg ($label)" /usr/bin/python3 "$here/psycopg_check.py" "$dsn"
+  run "jdbc ($label)" java -cp "$work:/usr/share/java/postgresql.jar" JdbcCheck \
+    "jdbc:postgresql://127.0.0.1:$port/$dw_db_name?sslmode=disable" "$dw_db_user" "$dw_db_password"
+  run "node-pg ($label)" env NODE_PATH="$cache/node_modules" node --no-deprecation \
+    "$here/node_pg_check.js" "$port"
+}
+run_all passthrough "$proxy_port"
+run_all dual-write "$dual_port"
 
-if ! dw_alive "$dw_dwproxy_pid"; then
-  echo "dwproxy died during the driver checks" >&2
+# Dual-write must have fed NEW without a single divergence.
+divergences=$("$dwctl_bin" --socket "$work/ctl.sock" status --json |
+  /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["divergences"])')
+if [[ $divergences != 0 ]]; then
+  echo "dual-write recorded $divergences divergence(s); see $work/dual.log" >&2
+  grep -i diverged "$work/dual.log" | head -20 >&2 || true
   failed=$((failed + 1))
 fi
+
+for pid in "$passthrough_pid" "$dual_pid"; do
+  if ! dw_alive "$pid"; then
+    echo "dwproxy (pid $pid) died during the driver checks" >&2
+    failed=$((failed + 1))
+  fi
+done
 echo "drivers: $passed passed, $failed failed"
 ((failed == 0))
