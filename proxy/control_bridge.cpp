@@ -125,6 +125,7 @@ void control_bridge::run_flip(control::move_plan plan,
   // Drain: every session at a boundary, every shadow caught up, so that no write of the old
   // primary is still on its way to the new one when sessions start writing there.
   census_total c = count_sessions_now();
+  c.shadow_backlog += shared_.finishing_shadows.load();
   while (c.in_transaction > 0 || c.shadow_backlog > 0) {
     if (clock::now() >= give_up) {
       resume();
@@ -142,6 +143,7 @@ void control_bridge::run_flip(control::move_plan plan,
     // without a completion channel from every session.
     std::this_thread::sleep_for(std::chrono::microseconds(500));
     c = count_sessions_now();
+    c.shadow_backlog += shared_.finishing_shadows.load();
   }
   shared_.phase.store(control::phase_number(plan.to));
   resume();

@@ -53,6 +53,7 @@ struct shared_state {
   std::atomic<std::uint64_t> divergences{0};        ///< divergence events since start
   std::array<std::atomic<std::uint64_t>, shadow::divergence_kind_count> divergences_by_kind{};
   std::atomic<std::size_t> shadow_connections{0};
+  std::atomic<std::size_t> finishing_shadows{0};  ///< of ended sessions, still running their queue
   std::atomic<std::uint64_t> shadow_jobs{0};  ///< units the shadows have run
   std::atomic<std::uint64_t> wrapped_writes{0};  ///< autocommit writes wrapped (ordered mode)
   std::atomic<std::uint64_t> held_commits{0};    ///< COMMITs held for the shadow (ordered mode)

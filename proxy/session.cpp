@@ -81,7 +81,7 @@ session::session(worker& owner, socket_type client, std::uint64_t id)
 
 session::~session() {
   release_table_locks();
-  if (shadow_) shadow_->close();
+  if (shadow_) shadow_->finish(runtime_->cfg.shadow.lag_bound);
   owner_.remove(this);
   if (cancel_key_) owner_.shared().cancels->remove(*cancel_key_);
   if (counted_) owner_.shared().active_clients.fetch_sub(1);
@@ -208,7 +208,10 @@ void session::close_all() noexcept {
   if (primary_ && primary_->io) primary_->io->close();
   deadline_.cancel();
   dual_signal_.cancel();
-  if (shadow_) shadow_->close();
+  if (shadow_) {
+    shadow_->finish(runtime_->cfg.shadow.lag_bound);
+    shadow_.reset();
+  }
 }
 
 void session::send_last_words(std::string_view code, std::string_view message) noexcept {

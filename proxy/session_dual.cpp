@@ -497,7 +497,8 @@ awaitable<bool> session::adapt_to_phase() {
       old.io->close();
     }
   } else if (!want_shadow && shadow_) {
-    shadow_->close();
+    shadow_->finish(runtime_->cfg.shadow.lag_bound);
+    shadow_.reset();
   }
   applied_phase_ = phase;
   co_return true;

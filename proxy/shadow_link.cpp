@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
+
 #include "protocol/relay_scanner.hpp"
 #include "proxy/runtime.hpp"
 
@@ -21,7 +23,8 @@ shadow_link::shadow_link(asio::io_context& context, shared_state& shared, identi
       shared_{shared},
       who_{std::move(who)},
       work_{context, clock::time_point::max()},
-      progress_{context, clock::time_point::max()} {}
+      progress_{context, clock::time_point::max()},
+      finish_deadline_{context, clock::time_point::max()} {}
 
 shadow_link::~shadow_link() {
   close();
@@ -45,6 +48,10 @@ void shadow_link::drop_connection() noexcept {
   }
   ++generation_;
   carry_.clear();
+  if (finishing_counted_) {
+    finishing_counted_ = false;
+    shared_.finishing_shadows.fetch_sub(1);
+  }
   // Whatever was queued can no longer run in order: it is part of the divergence.
   queue_.clear();
   queued_bytes_ = 0;
@@ -55,6 +62,33 @@ void shadow_link::drop_connection() noexcept {
 }
 
 void shadow_link::close() noexcept { drop_connection(); }
+
+void shadow_link::finish(std::chrono::milliseconds bound) {
+  finishing_ = true;
+  if (!connection_ || caught_up()) {
+    if (connection_) {
+      constexpr std::array<std::byte, 5> terminate{std::byte{'X'}, std::byte{0}, std::byte{0},
+                                                   std::byte{0}, std::byte{4}};
+      connection_->io->try_write_now(terminate);
+    }
+    drop_connection();
+    return;
+  }
+  // The drainer holds the link alive until the queue is done; the deadline gives up on it.
+  // Counted, so that a flip also waits for the shadows of sessions that just ended.
+  if (!finishing_counted_) {
+    finishing_counted_ = true;
+    shared_.finishing_shadows.fetch_add(1);
+  }
+  finish_deadline_.expires_after(bound);
+  finish_deadline_.async_wait([self = shared_from_this()](error_code ec) {
+    if (ec || !self->connection_ || self->caught_up()) return;
+    self->diverge(divergence_kind::lag_exceeded,
+                  self->queue_.empty() ? nullptr : &self->queue_.front().job,
+                  "the session ended before its shadow caught up within shadow.lag_bound_ms",
+                  self->last_phase_, true);
+  });
+}
 
 bool shadow_link::acknowledge() noexcept {
   if (!diverged_) return false;
@@ -173,6 +207,7 @@ void shadow_link::enqueue(shadow::shadow_job job, int phase) {
   }
   if (job.bytes.empty()) return;
   if (!connection_) return;  // no shadow now: the session is already marked diverged
+  last_phase_ = phase;
   queued_bytes_ += job.bytes.size();
   ++enqueued_;
   queue_.push_back({std::move(job), phase, clock::now()});
@@ -229,6 +264,11 @@ awaitable<void> shadow_link::drain_loop(std::uint64_t generation) {
     ++executed_;
     shared_.shadow_jobs.fetch_add(1, std::memory_order_relaxed);
     notify_progress();
+    if (finishing_ && caught_up()) {
+      finish_deadline_.cancel();
+      finish(std::chrono::milliseconds{0});
+      co_return;
+    }
   }
 }
 

@@ -66,7 +66,11 @@ class shadow_link : public std::enable_shared_from_this<shadow_link> {
   [[nodiscard]] bool diverged() const noexcept { return diverged_; }
   /// The operator's `dwctl ack`: clears the mark. True when there was one.
   bool acknowledge() noexcept;
-  /// Closes the connection and drops the queue; nothing is recorded (session end, detach).
+  /// The session is done with its shadow (client gone, or the phase dropped the shadow): the
+  /// queued jobs still run, within shadow.lag_bound_ms (past it: diverged), then the
+  /// connection closes. A write the client saw committed must not be lost on its way.
+  void finish(std::chrono::milliseconds bound);
+  /// Closes the connection and drops the queue at once (the shadow was given up).
   void close() noexcept;
   /// True once attach() may try again (the backoff after a failure has run out).
   [[nodiscard]] bool may_retry() const noexcept;
@@ -101,12 +105,16 @@ class shadow_link : public std::enable_shared_from_this<shadow_link> {
   std::uint64_t generation_ = 0;  // bumped per connection: a stale drainer stops
   bool draining_ = false;
   bool diverged_ = false;
-  bool in_failed_transaction_ = false;  // divergences are not repeated until the next boundary
+  bool in_failed_transaction_ = false;
+  bool finishing_ = false;
+  bool finishing_counted_ = false;
+  int last_phase_ = 0;  // divergences are not repeated until the next boundary
   unsigned failures_ = 0;
   std::chrono::steady_clock::time_point retry_at_{};
   std::vector<std::byte> carry_;
   asio::steady_timer work_;      // the drainer waits here for jobs
   asio::steady_timer progress_;  // the session waits here for the drainer
+  asio::steady_timer finish_deadline_;
 };
 
 }  // namespace dw::proxy
