@@ -183,6 +183,37 @@ dw_build_dwproxy() { # BUILD_LOG
   }
 }
 
+# Sets dw_dwctl_bin after dw_build_dwproxy: DW_DWCTL_BIN, else the dwctl of the same build
+# tree as dw_proxy_bin (BUILD/proxy/dwproxy -> BUILD/control/dwctl), else builds the Release
+# preset's dwctl. On failure returns 1 with dw_proxy_problem saying why.
+dw_dwctl_bin=
+dw_build_dwctl() { # BUILD_LOG
+  local log=$1 sibling
+  if [[ -n ${DW_DWCTL_BIN:-} ]]; then
+    [[ -x $DW_DWCTL_BIN ]] && dw_dwctl_bin=$DW_DWCTL_BIN && return 0
+    dw_proxy_problem="DW_DWCTL_BIN=$DW_DWCTL_BIN is not an executable file"
+    return 1
+  fi
+  sibling=$(dirname -- "$(dirname -- "$dw_proxy_bin")")/control/dwctl
+  if [[ -n $dw_proxy_bin && -x $sibling && $dw_proxy_bin != "$dw_repo/build/release/proxy/dwproxy" ]]; then
+    dw_dwctl_bin=$sibling
+    dw_info "using $dw_dwctl_bin (beside $dw_proxy_bin)"
+    return 0
+  fi
+  dw_info "building dwctl (cmake --build --preset release --target dwctl; log: $log)"
+  if ! (cd "$dw_repo" && cmake --preset release && cmake --build --preset release --target dwctl) \
+    >>"$log" 2>&1; then
+    tail -n 25 "$log" >&2
+    dw_proxy_problem="the Release build of dwctl failed (cmake --build --preset release --target dwctl)"
+    return 1
+  fi
+  dw_dwctl_bin=$dw_repo/build/release/control/dwctl
+  [[ -x $dw_dwctl_bin ]] || {
+    dw_proxy_problem="the build succeeded but $dw_dwctl_bin is missing"
+    return 1
+  }
+}
+
 # --- servers ----------------------------------------------------------------------------
 
 # Creates and starts a throwaway cluster; at exit it is stopped (fast) and destroyed.
