@@ -34,8 +34,8 @@ Usage: bench/dual_write.sh [options]
       --skip-flip        no flip measurement
       --flip-gap SEC     load time before, between and after the flip moves (default 4)
       --proxy-threads N  pass threads: N to dwproxy (default: dwproxy's own default)
-      --proxy-phase N    phase the dwproxy targets start in (default 1; 0 is a stand-in
-                         while dual-write is being built: nothing reaches NEW then)
+      --proxy-phase N    phase the dwproxy targets start in (default 1; with 0 nothing
+                         reaches NEW: dwproxy's cost without dual-write)
   -h, --help
 Environment: DW_PROXY_BIN=/path/to/dwproxy skips the Release build and uses that binary;
 DW_DWCTL_BIN=/path/to/dwctl likewise (default: the dwctl beside DW_PROXY_BIN's build).
