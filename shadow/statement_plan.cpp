@@ -24,6 +24,7 @@ statement_plan plan_statement(std::string_view sql, const plan_options& options)
     part.compare_rows = s.writes_data;
     part.ends_transaction = s.tx == transaction_verb::commit || s.tx == transaction_verb::rollback ||
                             s.tx == transaction_verb::prepare_transaction;
+    part.replayable = s.session_state && !s.transaction_scoped;
     plan.parts.push_back(part);
 
     plan.tx_control = plan.tx_control || s.tx != transaction_verb::none;
@@ -31,7 +32,7 @@ statement_plan plan_statement(std::string_view sql, const plan_options& options)
                    s.tx == transaction_verb::prepare_transaction ||
                    s.tx == transaction_verb::commit_prepared;
     plan.outside_transaction = plan.outside_transaction || s.outside_transaction;
-    plan.replayable = plan.replayable || (s.session_state && !s.transaction_scoped);
+    plan.replayable = plan.replayable || part.replayable;
     plan.nondeterministic = plan.nondeterministic || s.nondeterministic;
     plan.needs_order = plan.needs_order || s.writes_data || s.ddl || s.locking_read ||
                        s.volatile_call || s.uses_sequence || s.unparseable || s.other_effects;

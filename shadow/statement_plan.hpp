@@ -34,9 +34,11 @@ struct statement_plan {
 
   /// One entry per statement of the text, in order.
   struct part {
-    std::size_t location = 0;       ///< where the statement starts in the text
+    std::size_t location = 0;       ///< where the statement starts in the text (as planned,
+                                    ///< before any nondeterminism rewrite)
     bool compare_rows = false;      ///< a write: its RETURNING rows are compared
     bool ends_transaction = false;  ///< COMMIT / ROLLBACK (not to a savepoint)
+    bool replayable = false;        ///< session state a fresh connection needs (see above)
   };
   std::vector<part> parts;
 };

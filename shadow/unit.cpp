@@ -40,6 +40,39 @@ bool may_be_session_state(std::string_view sql) {
   return false;
 }
 
+// Where each statement of the text starts. The plan's locations are those of the text as
+// planned; when the nondeterminism rewrite spliced literals in, they have moved, so the
+// rewritten text is split again (only failures and replays need this).
+std::vector<std::size_t> statement_starts(const statement_ref& s) {
+  std::vector<std::size_t> out;
+  if (s.plan->nondeterministic) {
+    compare::classify_options o;
+    o.fingerprint = false;
+    for (const auto& st : compare::classify(*s.sql, o).statements) out.push_back(st.location);
+    if (out.size() == s.plan->parts.size()) return out;
+    out.clear();
+  }
+  for (const auto& p : s.plan->parts) out.push_back(p.location);
+  return out;
+}
+
+// What a fresh connection must run of a replayable text: only its session-state statements.
+// "SET search_path TO app; INSERT ..." must not insert again when a shadow attaches.
+std::string replay_text(const statement_ref& s) {
+  const auto& parts = s.plan->parts;
+  if (std::all_of(parts.begin(), parts.end(), [](const auto& p) { return p.replayable; }))
+    return *s.sql;
+  const std::string_view sql = *s.sql;
+  const auto starts = statement_starts(s);
+  std::string out;
+  for (std::size_t k = 0; k < parts.size(); ++k) {
+    if (!parts[k].replayable) continue;
+    const std::size_t end = k + 1 < starts.size() ? starts[k + 1] : sql.size();
+    if (starts[k] <= end && end <= sql.size()) out += sql.substr(starts[k], end - starts[k]);
+  }
+  return out;
+}
+
 }  // namespace
 
 unit_builder::unit_builder(options o) : options_{std::move(o)} {}
@@ -218,9 +251,11 @@ unit unit_builder::take() {
       if (decoded) forget_state("P" + std::string{std::get<msg::close>(*decoded).name});
     } else if (!rolled_back && m.statement.plan && m.statement.plan->replayable &&
                (m.type == 'Q' || m.type == 'E')) {
+      std::string text = replay_text(m.statement);
+      if (text.empty()) continue;
       std::vector<std::byte> q;
-      msg::write_query(q, *m.statement.sql);
-      remember_state("Q" + *m.statement.sql, q, false);
+      msg::write_query(q, text);
+      remember_state("Q" + text, q, false);
     }
   }
   return done;
@@ -245,7 +280,16 @@ void unit_builder::note_passthrough(const msg::frame& f, std::span<const std::by
     const std::string_view sql = as_text(f.body.first(f.body.empty() ? 0 : f.body.size() - 1));
     if (!may_be_session_state(sql)) return;
     const statement_ref ref = plan_for(sql);
-    if (ref.plan->replayable) remember_state("Q" + std::string{sql}, wire, false);
+    if (!ref.plan->replayable) return;
+    std::string text = replay_text(ref);
+    if (text.empty()) return;
+    if (text == sql) {
+      remember_state("Q" + text, wire, false);
+    } else {
+      std::vector<std::byte> q;
+      msg::write_query(q, text);
+      remember_state("Q" + text, q, false);
+    }
   }
 }
 
@@ -275,6 +319,11 @@ void append_query(shadow_job& job, std::string_view sql) {
   std::vector<std::byte> q;
   msg::write_query(q, sql);
   append_frame(job, 'Q', q);
+}
+
+void append_rollback(shadow_job& job) {
+  append_query(job, "ROLLBACK");
+  job.expected.push_back({"ROLLBACK", 0, false});
 }
 
 }  // namespace
@@ -309,10 +358,15 @@ shadow_job make_shadow_job(const unit& u) {
     const bool failed_here = err && err->message == i;
     const bool after_failure = err && i > err->message;
     const std::span<const std::byte> frame{u.shadow_bytes.data() + m.begin, m.end - m.begin};
-    if (m.type == 'Q') {
+    // A frame the proxy could not decode has no statement: it takes the plain path below.
+    if (m.type == 'Q' && m.statement.plan) {
       const auto& plan = *m.statement.plan;
       const auto results = results_of(i);
       std::size_t keep = results.size();  // statements that completed
+      // A COMMIT (or PREPARE TRANSACTION) that failed ended the transaction on the primary.
+      // The shadow ran the transaction's statements and still holds them: it rolls back.
+      const bool end_failed = failed_here && rolled_back && keep < plan.parts.size() &&
+                              plan.parts[keep].ends_transaction;
       if (failed_here && rolled_back) {
         // The implicit transaction rolled back: only what an explicit COMMIT/ROLLBACK inside
         // the string already ended stays done.
@@ -329,21 +383,32 @@ shadow_job make_shadow_job(const unit& u) {
         expect(*results[0], false);
         continue;
       }
-      if (keep == 0 && failed_here) continue;
+      if (keep == 0 && failed_here) {
+        if (end_failed) append_rollback(job);
+        continue;
+      }
       if (failed_here) {
-        const std::size_t cut = keep < plan.parts.size() ? plan.parts[keep].location : m.statement.sql->size();
+        const auto starts = statement_starts(m.statement);
+        const std::size_t cut = keep < starts.size() ? starts[keep] : m.statement.sql->size();
         append_query(job, std::string_view{*m.statement.sql}.substr(0, cut));
       } else {
         append_frame(job, 'Q', frame);
-        // COPY data and its end follow the Query that started it.
-        for (std::size_t j = i + 1; j < u.messages.size() && u.messages[j].type != 'Q'; ++j) {
-          const auto& c = u.messages[j];
-          if (c.to_shadow)
-            append_frame(job, c.type, {u.shadow_bytes.data() + c.begin, c.end - c.begin});
-        }
+      }
+      // COPY data and its end follow the Query that started it, when the COPY is kept.
+      const auto kept_end = results.begin() + static_cast<std::ptrdiff_t>(keep);
+      const bool copy_kept =
+          !failed_here || std::any_of(results.begin(), kept_end, [](const statement_result* r) {
+            return r->tag.starts_with("COPY ");
+          });
+      for (std::size_t j = i + 1;
+           copy_kept && j < u.messages.size() && u.messages[j].type != 'Q'; ++j) {
+        const auto& c = u.messages[j];
+        if (c.to_shadow)
+          append_frame(job, c.type, {u.shadow_bytes.data() + c.begin, c.end - c.begin});
       }
       for (std::size_t k = 0; k < keep; ++k)
         expect(*results[k], k < plan.parts.size() && plan.parts[k].compare_rows);
+      if (end_failed) append_rollback(job);
       continue;
     }
     if (m.type == 'd' || m.type == 'c' || m.type == 'f') continue;  // sent with their Query
@@ -351,9 +416,15 @@ shadow_job make_shadow_job(const unit& u) {
       if (!job.bytes.empty()) append_frame(job, 'S', frame);
       continue;
     }
+    if (failed_here && rolled_back && m.type == 'E' && m.statement.plan &&
+        !m.statement.plan->parts.empty() &&
+        m.statement.plan->parts[0].ends_transaction) {
+      append_rollback(job);  // a failed COMMIT, as for a Query above
+      continue;
+    }
     if (failed_here || after_failure) continue;
     if (rolled_back && !m.named_parse) continue;
-    if (m.type == 'E') {
+    if (m.type == 'E' && m.statement.plan) {
       const auto results = results_of(i);
       const auto& plan = *m.statement.plan;
       if (plan.commits && !results.empty() && results[0]->tag == "ROLLBACK") {
@@ -367,6 +438,7 @@ shadow_job make_shadow_job(const unit& u) {
       continue;
     }
     append_frame(job, m.type, frame);
+    for (const auto* r : results_of(i)) expect(*r, false);  // an undecodable Query or Execute
   }
   return job;
 }
