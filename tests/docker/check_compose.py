@@ -3,9 +3,10 @@
 
     check_compose.py DWPROXY_BINARY REPO_ROOT
 
-Parses both files and checks every path, port, flag and service name they use against the
-repository, `dwproxy --help`, `dwproxy --print-config-reference` (the default config) and
-`dwproxy --check-config`. Prints one line per failed check, then "N passed, M failed";
+Parses both files and checks every path, port, flag, volume and service name they use against
+the repository, `dwproxy --help`, `dwproxy --print-config-reference` (the default config) and
+`dwproxy --check-config`, and every dwctl command of the phase walk against the dwctl built
+beside DWPROXY_BINARY (BUILD/control/dwctl; skipped with a note when it is missing). Prints one line per failed check, then "N passed, M failed";
 exits 1 when a check failed, 2 on a usage error.
 """
 
@@ -248,17 +249,41 @@ def as_argv(command):
     return [str(a) for a in command] if isinstance(command, list) else shlex.split(command)
 
 
-def shell_commands(service):
-    """Each line of a `bash -c` style service script, as an argv."""
+def service_script(service):
+    """The `bash -c` style script of a service, with compose's `$$` escapes undone."""
     script = "\n".join(as_argv(service.get("entrypoint")) + as_argv(service.get("command")))
+    return script.replace("$$", "$")
+
+
+SHELL_OPERATOR = re.compile(r"[();<>|&]+")
+
+
+def shell_commands(service):
+    """Every simple command of a service script, as an argv: lines are cut at shell operators
+    (`;`, `&&`, `|`, `&`, redirections, `$(`), leading VAR=value words are dropped, and so is
+    a leading call of a function the script defines (a wrapper such as `show dwctl status`)."""
+    script = service_script(service)
+    functions = set(re.findall(r"^\s*([A-Za-z_][\w-]*)\s*\(\)", script, re.M))
     out = []
     for line in script.splitlines():
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+        lexer.whitespace_split = True
         try:
-            words = shlex.split(line, comments=True)
+            tokens = list(lexer)
         except ValueError:
             continue
-        if words:
-            out.append(words)
+        segment = []
+        for token in tokens + [";"]:
+            if not SHELL_OPERATOR.fullmatch(token):
+                segment.append(token)
+                continue
+            while segment and re.fullmatch(r"[A-Za-z_]\w*=.*", segment[0]):
+                segment.pop(0)
+            if segment and segment[0] in functions and len(segment) > 1:
+                segment.pop(0)
+            if segment:
+                out.append(segment)
+            segment = []
     return out
 
 
@@ -282,9 +307,9 @@ def check_compose(c, compose_path, repo, binary, final_stage):
     compose_dir = os.path.dirname(compose_path)
     doc = yaml.safe_load(open(compose_path, encoding="utf-8"))
     services = doc.get("services") or {}
-    for name in ("old", "new", "dwproxy", "load"):
+    for name in SERVICES:
         c.check(name in services, f"compose defines service {name}")
-    if not all(n in services for n in ("old", "new", "dwproxy", "load")):
+    if not all(n in services for n in SERVICES):
         return
 
     # Build paths, relative to the compose file's folder.
@@ -385,30 +410,156 @@ def check_compose(c, compose_path, repo, binary, final_stage):
         c.equal(int(hc_port) if hc_port else POSTGRES_IMAGE_PORT, POSTGRES_IMAGE_PORT,
                 f"{side} healthcheck port")
     phases = flag_values(argv, "--phase")
-    c.equal(phases, ["0"], "dwproxy --phase (phase walking needs issue 3's control socket)")
+    c.equal(phases, ["0"], "dwproxy --phase (it starts in passthrough; the walk service moves it)")
 
-    # The load: pgbench -i, then a timed pgbench with 4 clients, all at dwproxy's listen port,
-    # logging in as the --old URI's user with its password.
+    check_scripts(c, services)
+    check_volumes(c, doc, services)
+    check_load(c, services, uris, listen_port)
+    check_walk(c, services, argv, binary, final_stage)
+
+
+SERVICES = ("old", "new", "dwproxy", "load", "walk")
+
+
+def check_scripts(c, services):
+    """Compose replaces `$NAME` in the whole file: a script's own `$` must be written `$$`."""
+    for name, svc in services.items():
+        raw = "\n".join(as_argv(svc.get("entrypoint")) + as_argv(svc.get("command")))
+        stray = re.findall(r"\$[^$]?", raw.replace("$$", ""))
+        c.check(not stray, f"service {name}: every $ of its script is escaped as $$ "
+                           f"(compose would substitute {stray[:3]})")
+
+
+def volume_mounts(service):
+    """{volume name: container path} of a service's named-volume mounts (short or long form)."""
+    out = {}
+    for v in service.get("volumes") or []:
+        if isinstance(v, dict):
+            if v.get("type", "volume") == "volume" and v.get("source"):
+                out[v["source"]] = v.get("target")
+        else:
+            source, _, rest = str(v).partition(":")
+            if rest and not source.startswith((".", "/", "~")):
+                out[source] = rest.split(":")[0]
+    return out
+
+
+def check_volumes(c, doc, services):
+    declared = doc.get("volumes") or {}
+    for name, svc in services.items():
+        for vol in volume_mounts(svc):
+            c.check(vol in declared, f"service {name}: volume {vol} is declared under volumes:")
+
+
+def direct_targets(services):
+    """Services a client may reach directly: the PostgreSQL servers, by their compose name."""
+    return {n: s for n, s in services.items() if str(s.get("image", "")).startswith("postgres:")
+            and "POSTGRES_DB" in (s.get("environment") or {})}
+
+
+def check_load(c, services, uris, listen_port):
+    """pgbench -i on OLD and NEW directly (the same scale, so NEW starts as OLD's copy), then
+    the timed pgbench and the queries through dwproxy, and psql on OLD and NEW to compare."""
     load = services["load"]
     c.check(str(load.get("image", "")).startswith("postgres:15"), "load runs the postgres:15 image")
     commands = [a for a in shell_commands(load) if a[0] in ("pgbench", "psql")]
-    c.check(any(a[0] == "pgbench" and "-i" in a for a in commands), "load initialises with pgbench -i")
-    c.check(any(a[0] == "pgbench" and "-T" in a and option_value(a, "-c") == "4" for a in commands),
-            "load runs pgbench -T ... -c 4")
-    old = uris.get("old")
     load_env = load.get("environment") or {}
+    servers = direct_targets(services)
+    old = uris.get("old")
+
+    def host_of(a):
+        return option_value(a, "-h", "--host") or load_env.get("PGHOST")
+
+    inits = [a for a in commands if a[0] == "pgbench" and "-i" in a]
+    c.equal(sorted(host_of(a) for a in inits), ["new", "old"],
+            "load runs pgbench -i once on OLD and once on NEW, directly")
+    c.equal(len({option_value(a, "-s", "--scale") or "1" for a in inits}), 1,
+            "pgbench -i uses the same scale on OLD and NEW")
+    timed = [a for a in commands if a[0] == "pgbench" and "-T" in a]
+    c.check(any(option_value(a, "-c") == "4" for a in timed), "load runs pgbench -T ... -c 4")
+    c.check(bool(timed) and all(host_of(a) == "dwproxy" for a in timed),
+            "every timed pgbench goes through dwproxy")
+    c.check({"old", "new"} <= {host_of(a) for a in commands if a[0] == "psql"},
+            "load compares OLD and NEW with psql on each")
+
     for a in commands:
-        host = option_value(a, "-h", "--host") or load_env.get("PGHOST")
+        host = host_of(a)
         port = option_value(a, "-p", "--port") or load_env.get("PGPORT")
+        port = int(port) if port else None
         user = option_value(a, "-U", "--username") or load_env.get("PGUSER")
-        c.equal(host, "dwproxy", f"{a[0]} host")
-        c.equal(int(port) if port else None, listen_port, f"{a[0]} port vs dwproxy --listen")
-        if old:
-            c.equal(user, old.username, f"{a[0]} user vs the --old URI's")
-            db = option_value(a, "-d", "--dbname") or (a[-1] if not a[-1].startswith("-") else None)
-            c.equal(db, old.path.lstrip("/"), f"{a[0]} database vs the --old URI's")
+        db = (option_value(a, "-d", "--dbname") if a[0] == "psql" else None) or \
+            (a[-1] if not a[-1].startswith("-") else None)
+        what = f"{a[0]} {' '.join(a[1:4])}..."
+        if host == "dwproxy":
+            c.equal(port, listen_port, f"{what}: port vs dwproxy --listen")
+            if old:
+                c.equal(user, old.username, f"{what}: user vs the --old URI's")
+                c.equal(db, old.path.lstrip("/"), f"{what}: database vs the --old URI's")
+        elif c.check(host in servers, f"{what}: host {host} is dwproxy or a PostgreSQL service"):
+            env = servers[host].get("environment") or {}
+            c.equal(port or POSTGRES_IMAGE_PORT, POSTGRES_IMAGE_PORT, f"{what}: port on {host}")
+            c.equal(user, env.get("POSTGRES_USER", "postgres"), f"{what}: user vs {host}'s POSTGRES_USER")
+            c.equal(db, env.get("POSTGRES_DB"), f"{what}: database vs {host}'s POSTGRES_DB")
+            c.equal(load_env.get("PGPASSWORD"), env.get("POSTGRES_PASSWORD"),
+                    f"load PGPASSWORD vs {host}'s POSTGRES_PASSWORD")
     if old:
         c.equal(load_env.get("PGPASSWORD"), old.password, "load PGPASSWORD vs the --old URI's password")
+
+
+def check_walk(c, services, proxy_argv, binary, final_stage):
+    """The walk service: dwctl from dwproxy's own image, on dwproxy's control socket through a
+    shared volume, moving 1, 2, 3, 4 in order; and the load and walk wait only for markers the
+    other one writes, in a volume both mount at the same place."""
+    walk, proxy, load = services["walk"], services["dwproxy"], services["load"]
+    c.equal(walk.get("image"), proxy.get("image"), "walk runs dwproxy's image (it carries dwctl)")
+    c.check(walk.get("build", proxy.get("build")) == proxy.get("build"),
+            "walk builds the image exactly as dwproxy does, if at all")
+    c.check(walk.get("user") in (None, proxy.get("user")),
+            "walk runs as dwproxy's user (the control socket is mode 0600)")
+    spec = (walk.get("depends_on") or {}).get("dwproxy") if isinstance(walk.get("depends_on"), dict) else None
+    c.check((spec or {}).get("condition") == "service_healthy", "walk waits until dwproxy is healthy")
+
+    sockets = flag_values(proxy_argv, "--control-socket")
+    if not c.equal(len(sockets), 1, "dwproxy --control-socket count"):
+        return
+    socket = sockets[0]
+    socket_dir = os.path.dirname(socket)
+    proxy_mounts, walk_mounts = volume_mounts(proxy), volume_mounts(walk)
+    shared = [v for v, target in proxy_mounts.items() if target == socket_dir]
+    if c.check(bool(shared), f"dwproxy mounts a named volume at the socket's folder {socket_dir}"):
+        c.equal(walk_mounts.get(shared[0]), socket_dir, f"walk mounts volume {shared[0]} at")
+    state = flag_values(proxy_argv, "--state-file")
+    c.equal(len(state), 1, "dwproxy --state-file count (the phase survives a proxy restart)")
+    if final_stage:
+        runs = " ".join(final_stage["runs"])
+        for path in [socket_dir] + [os.path.dirname(p) for p in state]:
+            c.check(re.search(rf"install -d [^&;]*{re.escape(path)}(\s|$)", runs) is not None,
+                    f"the image creates {path} for its user (install -d in the final stage)")
+
+    dwctl_env = (walk.get("environment") or {}).get("DWCTL_SOCKET")
+    commands = [a for a in shell_commands(walk) if a[0] == "dwctl"]
+    for a in commands:
+        c.equal(option_value(a, "--socket") or dwctl_env, socket, f"{' '.join(a)}: socket vs --control-socket")
+    moves = [option_value(a, "phase") for a in commands if "phase" in a]
+    c.equal(moves, ["1", "2", "3", "4"], "walk's dwctl phase moves, in order")
+    dwctl = os.path.join(os.path.dirname(os.path.dirname(binary)), "control", "dwctl")
+    if not os.access(dwctl, os.X_OK):
+        print(f"note: dwctl command check skipped (no {dwctl})")
+    else:
+        # Exit status 3 is "cannot connect": the arguments parsed; 2 would be a usage error.
+        with tempfile.TemporaryDirectory() as tmp:
+            for a in commands:
+                rc, out = run([dwctl, *a[1:], "--socket", os.path.join(tmp, "none.sock")])
+                c.equal(rc, 3, f"`{' '.join(a)}` parses (dwctl on a missing socket): {(out.strip() or '-').splitlines()[0]}")
+
+    # Markers: each service waits only for names some service writes, in a shared volume.
+    sync = [v for v, target in volume_mounts(load).items() if walk_mounts.get(v) == target]
+    c.check(bool(sync), "load and walk share a volume at the same path (their markers)")
+    scripts = {n: service_script(services[n]) for n in ("load", "walk")}
+    written = {m for text in scripts.values() for m in re.findall(r"\bmark ([\w-]+)", text)}
+    for name, text in scripts.items():
+        for waited in re.findall(r"\bawait ([\w-]+)", text):
+            c.check(waited in written, f"{name} waits for marker {waited}, which a service writes")
 
 
 def main():
