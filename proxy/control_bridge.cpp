@@ -201,10 +201,7 @@ std::vector<control::metric_sample> control_bridge::metrics() const {
   const auto counter = [&out](const char* name, const char* help, double value) {
     out.push_back({name, help, control::metric_type::counter, {}, value});
   };
-  gauge("dwproxy_phase", "Current migration phase (0-4).", shared_.phase.load());
-  gauge("dwproxy_diverged_sessions",
-        "Sessions whose shadow diverged since the last acknowledgement.",
-        static_cast<double>(shared_.diverged_sessions.load()));
+  // Phase, diverged sessions and the divergence total come from the status (control/).
   gauge("dwproxy_shadow_connections", "Shadow backend connections open.",
         static_cast<double>(shared_.shadow_connections.load()));
   counter("dwproxy_shadow_units_total", "Units of work the shadows have run.",
@@ -219,7 +216,7 @@ std::vector<control::metric_sample> control_bridge::metrics() const {
   gauge("dwproxy_last_flip_stall_ms", "How long the last flip held new transactions.",
         static_cast<double>(shared_.last_flip_stall_ms.load()));
   for (const auto kind : shadow::all_divergence_kinds()) {
-    out.push_back({"dwproxy_divergences_total", "Divergences recorded, by kind.",
+    out.push_back({"dwproxy_divergences_by_kind_total", "Divergences recorded, by kind.",
                    control::metric_type::counter,
                    {{"kind", std::string{shadow::to_string(kind)}}},
                    static_cast<double>(

@@ -7,6 +7,10 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
 
 #include <boost/asio/ssl/context.hpp>
 
@@ -32,11 +36,36 @@ struct runtime {
   [[nodiscard]] static std::shared_ptr<const runtime> build(config::config cfg);
 };
 
+/// Which tables take serial or identity values, as the primary's catalog said. Only their
+/// inserts need the per-table order (shadow.serialize_sequences). Emptied by any DDL.
+class sequence_table_cache {
+ public:
+  [[nodiscard]] std::optional<bool> find(const std::string& table) const {
+    std::lock_guard guard{mutex_};
+    auto it = tables_.find(table);
+    if (it == tables_.end()) return std::nullopt;
+    return it->second;
+  }
+  void store(const std::string& table, bool has_sequence) {
+    std::lock_guard guard{mutex_};
+    tables_[table] = has_sequence;
+  }
+  void clear() {
+    std::lock_guard guard{mutex_};
+    tables_.clear();
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, bool> tables_;
+};
+
 /// Process-wide state shared by all workers; each field is thread-safe on its own.
 struct shared_state {
   std::atomic<std::shared_ptr<const runtime>> current;
   cancel_registry* cancels = nullptr;
   table_locks* locks = nullptr;  ///< serialised writes (shadow.serialize_*)
+  sequence_table_cache sequence_tables;
   std::atomic<std::size_t> active_clients{0};
   std::atomic<int> phase{0};
   std::atomic<bool> shutting_down{false};

@@ -94,6 +94,10 @@ class session : public std::enable_shared_from_this<session> {
   awaitable<std::optional<backend_connection>> open_backend(bool to_new, std::string& failure);
   [[nodiscard]] backend_login login_for(bool to_new) const;
   void release_table_locks() noexcept;
+  /// The unit's tables whose writes must run one at a time: listed ones, and inserts into
+  /// tables with serial/identity columns (asked of the primary's catalog once per table).
+  awaitable<std::vector<std::string>> tables_to_serialize(const shadow::unit& u);
+  awaitable<std::optional<bool>> table_has_sequence(const std::string& table);
   /// What the primary reader does with the answers to what the client coroutine sent.
   enum class expectation : std::uint8_t { unit, unit_wrapped, swallow, commit, rollback };
   void on_dual_message(char type, std::span<const std::byte> body, bool whole, bool& forward);
@@ -153,6 +157,7 @@ class session : public std::enable_shared_from_this<session> {
   char dual_event_ = 0;          // see wait_primary_event()
   char dual_pending_event_ = 0;  // raised once the batch that caused it reached the client
   bool copy_in_progress_ = false;
+  bool copy_awaiting_sync_ = false;  // extended COPY done; its answer follows the next Sync
   bool commit_failed_ = false;   // the COMMIT of a wrapped write failed on the primary
   std::string transaction_timestamp_;  // what now() means in this transaction
   asio::steady_timer dual_signal_;     // the client coroutine waits here for the primary reader

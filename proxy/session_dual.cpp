@@ -198,11 +198,16 @@ awaitable<bool> session::relay_client_dual() {
       }
       continue;
     }
-    if (copy_in_progress_) {  // CopyDone / CopyFail: the COPY's Query went out already
+    if (copy_in_progress_ || copy_awaiting_sync_) {
+      // CopyDone / CopyFail: the COPY's statement went out already. In the extended protocol
+      // the answer comes only after the Sync that follows, so read on until it.
+      const bool extended = units_->current().messages.front().type != 'Q';
+      const bool answer_due = !copy_in_progress_ || !extended;
+      copy_awaiting_sync_ = copy_in_progress_ && extended;
       copy_in_progress_ = false;
       if (!co_await write_primary(pending)) co_return false;
       pending.clear();
-      if (!co_await complete_unit()) co_return false;
+      if (answer_due && !co_await complete_unit()) co_return false;
       continue;
     }
     if (!co_await run_unit(std::move(pending))) co_return false;
@@ -237,8 +242,10 @@ awaitable<bool> session::run_unit(std::vector<std::byte> bytes) {
   if (shadowed && !ordered)
     co_await shadow_->wait_for_room(u.shadow_bytes.size(), settings.max_queue_bytes, bound(), phase);
   if (shadowed && ordered && !u.serialize_keys.empty()) {
-    co_await owner_.shared().locks->lock(u.serialize_keys);
-    held_locks_ = u.serialize_keys;
+    std::vector<std::string> tables = co_await tables_to_serialize(u);
+    if (state_ == session_state::closing) co_return false;
+    co_await owner_.shared().locks->lock(tables);
+    held_locks_ = std::move(tables);
   }
   if (shadowed && ordered && u.commits && status != 'I') {
     // The shadow must hold every row lock of this transaction before the primary lets its
@@ -261,6 +268,77 @@ awaitable<bool> session::run_unit(std::vector<std::byte> bytes) {
   co_return co_await complete_unit();
 }
 
+awaitable<std::vector<std::string>> session::tables_to_serialize(const shadow::unit& u) {
+  std::vector<std::string> out;
+  const auto& listed = runtime_->serialize_tables;
+  for (const auto& table : u.serialize_keys) {
+    if (std::find(listed.begin(), listed.end(), table) != listed.end()) {
+      out.push_back(table);
+      continue;
+    }
+    std::optional<bool> known = owner_.shared().sequence_tables.find(table);
+    if (!known) {
+      known = co_await table_has_sequence(table);
+      if (known) owner_.shared().sequence_tables.store(table, *known);
+    }
+    if (known.value_or(true)) out.push_back(table);  // unknown: assume it has one
+  }
+  co_return out;
+}
+
+awaitable<std::optional<bool>> session::table_has_sequence(const std::string& table) {
+  // On a connection of its own: a probe inside the client's transaction could abort it.
+  std::string literal = "'";
+  for (char c : table) literal += c == '\'' ? std::string{"''"} : std::string{c};
+  literal += "'";
+  const std::string sql = fmt::format(
+      "SELECT pg_catalog.to_regclass({0}) IS NULL OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a "
+      "LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+      "WHERE a.attrelid = pg_catalog.to_regclass({0}) AND a.attnum > 0 AND NOT a.attisdropped "
+      "AND (a.attidentity <> '' OR pg_catalog.pg_get_expr(d.adbin, d.adrelid) LIKE '%nextval(%'))",
+      literal);
+  backend_outcome outcome = co_await connect_backend(login_for(primary_is_new_));
+  if (!outcome.connection) co_return std::nullopt;
+  stream& io = *outcome.connection->io;
+  std::vector<std::byte> carry = std::move(outcome.connection->leftover);
+  if (co_await io.write(simple_query(sql))) co_return std::nullopt;
+  std::optional<bool> answer;
+  protocol::limits lim;
+  const protocol::frame_decoder answers{protocol::direction::backend, lim};
+  for (;;) {
+    std::size_t used = 0;
+    bool ready = false;
+    for (;;) {
+      auto f = answers.next(std::span<const std::byte>{carry}.subspan(used));
+      if (!f) co_return std::nullopt;
+      if (!*f) break;
+      used += (*f)->wire_size;
+      if ((*f)->type == 'D') {
+        auto row = protocol::decode_backend(**f);
+        if (row) {
+          if (const auto* d = std::get_if<protocol::data_row>(&*row); d && d->columns.size() == 1 &&
+                                                                     d->columns[0]) {
+            answer = !d->columns[0]->empty() && (*d->columns[0])[0] == std::byte{'t'};
+          }
+        }
+      } else if ((*f)->type == 'Z') {
+        ready = true;
+        break;
+      }
+    }
+    carry.erase(carry.begin(), carry.begin() + static_cast<std::ptrdiff_t>(used));
+    if (ready) break;
+    auto bytes = co_await io.read_some();
+    if (!bytes) co_return std::nullopt;
+    carry.insert(carry.end(), bytes->begin(), bytes->end());
+  }
+  constexpr std::array<std::byte, 5> terminate{std::byte{'X'}, std::byte{0}, std::byte{0},
+                                               std::byte{0}, std::byte{4}};
+  io.try_write_now(terminate);
+  io.close();
+  co_return answer;
+}
+
 awaitable<bool> session::complete_unit() {
   const char event = co_await wait_primary_event();
   if (event == 0) co_return false;
@@ -276,6 +354,7 @@ awaitable<bool> session::finish_unit(bool wrapped) {
   const int phase = applied_phase_;
   const auto bound = [&settings] { return clock::now() + settings.lag_bound; };
   const bool shadowed = shadow_ && shadow_->connected();
+  if (units_->current().ddl) owner_.shared().sequence_tables.clear();  // serial columns may change
   if (!wrapped) {
     shadow::unit done = units_->take();
     if (shadowed && done.to_shadow) {

@@ -384,8 +384,10 @@ void shadow_link::diverge(divergence_kind kind, const shadow::shadow_job* job, s
     r.kind = kind;
     r.detail = std::move(detail);
     if (job) {
-      if (job->statement.plan) r.fingerprint = job->statement.plan->fingerprint;
-      if (job->statement.sql) r.statement = *job->statement.sql;
+      if (job->statement.sql) {
+        r.statement = *job->statement.sql;
+        r.fingerprint = shadow::statement_fingerprint(r.statement);
+      }
       r.parameters = job->parameters;
       r.parameter_formats = job->parameter_formats;
       if (!job->expected.empty()) r.primary.tag = job->expected.front().tag;

@@ -87,6 +87,12 @@ bool reply_tracker::on_message(char type, std::span<const std::byte> body) {
       return false;
     case 'G':
       copy_in_ = true;
+      // Extended protocol: the server ignores Sync while it takes COPY data, so a Sync sent
+      // ahead of the data earns no ReadyForQuery (the client sends another after CopyDone).
+      if (at == 'E') {
+        for (std::size_t i = current_ + 1; i < types_.size(); ++i)
+          if (types_[i] == 'S' && ready_expected_ > 0) --ready_expected_;
+      }
       return false;
     case 'E': {
       if (!error_) {

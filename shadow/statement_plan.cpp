@@ -8,10 +8,12 @@ statement_plan plan_statement(std::string_view sql, const plan_options& options)
   using compare::transaction_verb;
   compare::classify_options co;
   co.read_only_functions = options.read_only_functions;
+  // The fingerprint costs a second parse; only a divergence record needs it, and computes it
+  // then (statement_fingerprint).
+  co.fingerprint = false;
   const compare::classification c = compare::classify(sql, co);
 
   statement_plan plan;
-  plan.fingerprint = c.fingerprint;
   plan.to_shadow = c.goes_to_shadow();
   const auto add_key = [&plan](std::string key) {
     if (std::find(plan.serialize_keys.begin(), plan.serialize_keys.end(), key) ==
@@ -32,6 +34,7 @@ statement_plan plan_statement(std::string_view sql, const plan_options& options)
                    s.tx == transaction_verb::prepare_transaction ||
                    s.tx == transaction_verb::commit_prepared;
     plan.outside_transaction = plan.outside_transaction || s.outside_transaction;
+    plan.ddl = plan.ddl || s.ddl;
     plan.replayable = plan.replayable || part.replayable;
     plan.nondeterministic = plan.nondeterministic || s.nondeterministic;
     plan.needs_order = plan.needs_order || s.writes_data || s.ddl || s.locking_read ||
@@ -49,6 +52,10 @@ statement_plan plan_statement(std::string_view sql, const plan_options& options)
   if (plan.tx_control) plan.needs_order = false;
   std::sort(plan.serialize_keys.begin(), plan.serialize_keys.end());  // one lock order for all
   return plan;
+}
+
+std::uint64_t statement_fingerprint(std::string_view sql) {
+  return compare::classify(sql).fingerprint;
 }
 
 }  // namespace dw::shadow

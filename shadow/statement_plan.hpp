@@ -26,11 +26,11 @@ struct statement_plan {
   bool commits = false;             ///< COMMIT / END / PREPARE TRANSACTION / COMMIT PREPARED
   bool tx_control = false;          ///< any transaction statement
   bool outside_transaction = false; ///< refused inside BEGIN (VACUUM, ...): never wrapped
+  bool ddl = false;                 ///< changes the schema (cached catalog facts go stale)
   bool replayable = false;  ///< session state a fresh connection needs (SET, PREPARE, LISTEN...)
   bool nondeterministic = false;
   /// Tables whose writes run one at a time across sessions (sequence order, serialize_tables).
   std::vector<std::string> serialize_keys;
-  std::uint64_t fingerprint = 0;
 
   /// One entry per statement of the text, in order.
   struct part {
@@ -44,5 +44,8 @@ struct statement_plan {
 };
 
 [[nodiscard]] statement_plan plan_statement(std::string_view sql, const plan_options& options);
+
+/// libpg_query's fingerprint of `sql` (0 when it does not parse), for divergence records.
+[[nodiscard]] std::uint64_t statement_fingerprint(std::string_view sql);
 
 }  // namespace dw::shadow

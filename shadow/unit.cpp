@@ -124,6 +124,7 @@ unit_builder::step unit_builder::add(const msg::frame& f, std::span<const std::b
     unit_.commits = unit_.commits || p.commits;
     unit_.tx_control = unit_.tx_control || p.tx_control;
     unit_.outside_transaction = unit_.outside_transaction || p.outside_transaction;
+    unit_.ddl = unit_.ddl || p.ddl;
     for (const auto& k : p.serialize_keys)
       if (std::find(unit_.serialize_keys.begin(), unit_.serialize_keys.end(), k) ==
           unit_.serialize_keys.end())
@@ -204,9 +205,14 @@ unit_builder::step unit_builder::add(const msg::frame& f, std::span<const std::b
           result = step::unit_end;
         } else if constexpr (std::is_same_v<T, msg::copy_data> || std::is_same_v<T, msg::copy_done> ||
                              std::is_same_v<T, msg::copy_fail>) {
-          const bool copying_to_shadow =
-              !unit_.messages.empty() && unit_.messages.front().type == 'Q' &&
-              unit_.messages.front().to_shadow;
+          // The data follows the statement that started the COPY: a Query, or an Execute.
+          bool copying_to_shadow = false;
+          for (auto it = unit_.messages.rbegin(); it != unit_.messages.rend(); ++it) {
+            if (it->type == 'Q' || it->type == 'E') {
+              copying_to_shadow = it->to_shadow;
+              break;
+            }
+          }
           m.to_shadow = copying_to_shadow;
           if (!std::is_same_v<T, msg::copy_data>) result = step::unit_end;
         }
@@ -411,7 +417,9 @@ shadow_job make_shadow_job(const unit& u) {
       if (end_failed) append_rollback(job);
       continue;
     }
-    if (m.type == 'd' || m.type == 'c' || m.type == 'f') continue;  // sent with their Query
+    // COPY data of a simple Query went out with it; that of an Execute is taken as it comes.
+    if ((m.type == 'd' || m.type == 'c' || m.type == 'f') && u.messages.front().type == 'Q')
+      continue;
     if (m.type == 'S') {
       if (!job.bytes.empty()) append_frame(job, 'S', frame);
       continue;

@@ -44,6 +44,7 @@ struct unit {
   bool commits = false;
   bool tx_control = false;
   bool outside_transaction = false;
+  bool ddl = false;
   bool has_flush = false;  ///< answers were asked for before Sync: cannot be wrapped
   bool overflow = false;   ///< the shadow copy passed the size bound and was dropped
   std::vector<std::string> serialize_keys;

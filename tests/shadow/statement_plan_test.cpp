@@ -25,7 +25,18 @@ TEST(statement_plan, reads_stay_on_the_primary) {
   EXPECT_TRUE(p.serialize_keys.empty());
   ASSERT_EQ(p.parts.size(), 1u);
   EXPECT_FALSE(p.parts[0].compare_rows);
-  EXPECT_NE(p.fingerprint, 0u);
+  EXPECT_FALSE(p.ddl);
+}
+
+// Computed only when a divergence is recorded: equal for texts that differ only in literals.
+TEST(statement_plan, fingerprint_groups_statements_by_shape) {
+  EXPECT_NE(statement_fingerprint("SELECT a FROM t WHERE id = 1"), 0u);
+  EXPECT_EQ(statement_fingerprint("SELECT a FROM t WHERE id = 1"),
+            statement_fingerprint("SELECT a FROM t WHERE id = 42"));
+  EXPECT_NE(statement_fingerprint("SELECT a FROM t WHERE id = 1"),
+            statement_fingerprint("SELECT b FROM t WHERE id = 1"));
+  EXPECT_EQ(statement_fingerprint("SELEC nonsense"), 0u);
+  EXPECT_TRUE(plan("ALTER TABLE t ADD COLUMN c int").ddl);
 }
 
 TEST(statement_plan, insert_is_serialised_per_table_with_serialize_sequences) {
