@@ -24,7 +24,8 @@ shadow_link::shadow_link(asio::io_context& context, shared_state& shared, identi
       who_{std::move(who)},
       work_{context, clock::time_point::max()},
       progress_{context, clock::time_point::max()},
-      finish_deadline_{context, clock::time_point::max()} {}
+      finish_deadline_{context, clock::time_point::max()},
+      replies_{context, clock::time_point::max()} {}
 
 shadow_link::~shadow_link() {
   close();
@@ -55,7 +56,9 @@ void shadow_link::drop_connection() noexcept {
   // Whatever was queued can no longer run in order: it is part of the divergence.
   queue_.clear();
   queued_bytes_ = 0;
+  sent_ = 0;
   executed_ = enqueued_;
+  replies_.cancel();
   in_failed_transaction_ = false;
   work_.cancel();
   notify_progress();
@@ -167,7 +170,7 @@ awaitable<bool> shadow_link::attach(backend_login login, bool to_new, std::vecto
     r.detail = "shadow connection re-established";
     if (shared_.divergence_log) shared_.divergence_log->write(r);
   }
-  asio::co_spawn(context_, drain(shared_from_this(), generation_), asio::detached);
+  start_loops();
   co_return true;
 }
 
@@ -178,7 +181,7 @@ void shadow_link::adopt(backend_connection connection) {
   shared_.shadow_connections.fetch_add(1);
   counted_connection_ = true;
   ++generation_;
-  asio::co_spawn(context_, drain(shared_from_this(), generation_), asio::detached);
+  start_loops();
 }
 
 std::optional<backend_connection> shadow_link::release() {
@@ -190,7 +193,8 @@ std::optional<backend_connection> shadow_link::release() {
     counted_connection_ = false;
   }
   ++generation_;
-  work_.cancel();  // the drainer of this connection stops without touching it
+  work_.cancel();  // the loops of this connection stop without touching it
+  replies_.cancel();
   if (out && !carry_.empty()) {
     out->leftover = std::move(carry_);
     carry_.clear();
@@ -241,26 +245,62 @@ awaitable<void> shadow_link::wait_for_room(std::size_t bytes, std::size_t max_by
   }
 }
 
+void shadow_link::start_loops() {
+  asio::co_spawn(context_, feed(shared_from_this(), generation_), asio::detached);
+  asio::co_spawn(context_, drain(shared_from_this(), generation_), asio::detached);
+}
+
+awaitable<void> shadow_link::feed(std::shared_ptr<shadow_link> self, std::uint64_t generation) {
+  co_await self->feed_loop(generation);
+}
+
 awaitable<void> shadow_link::drain(std::shared_ptr<shadow_link> self, std::uint64_t generation) {
   co_await self->drain_loop(generation);
 }
 
-awaitable<void> shadow_link::drain_loop(std::uint64_t generation) {
+awaitable<void> shadow_link::feed_loop(std::uint64_t generation) {
+  // Every job queued is written at once, without waiting for the answers to earlier ones:
+  // the shadow runs them in order anyway, and a job stuck behind a row lock there must not
+  // hold back the next one's round trip (drain_loop reads the answers).
+  std::vector<std::byte> batch;
   for (;;) {
-    while (queue_.empty()) {
+    while (sent_ == queue_.size()) {
       if (generation != generation_) co_return;
       work_.expires_at(clock::time_point::max());
       (void)co_await work_.async_wait(use_nothrow);
     }
     if (generation != generation_ || !connection_) co_return;
-    draining_ = true;
+    batch.clear();
+    for (std::size_t i = sent_; i < queue_.size(); ++i)
+      batch.insert(batch.end(), queue_[i].job.bytes.begin(), queue_[i].job.bytes.end());
+    const int phase = queue_.back().phase;
+    sent_ = queue_.size();
+    replies_.cancel();
+    const auto keep_alive = connection_;
+    if (auto ec = co_await keep_alive->io->write(batch)) {
+      if (generation == generation_)
+        diverge(divergence_kind::shadow_unreachable, queue_.empty() ? nullptr : &queue_.front().job,
+                "shadow connection lost: " + ec.message(), phase, true);
+      co_return;
+    }
+  }
+}
+
+awaitable<void> shadow_link::drain_loop(std::uint64_t generation) {
+  for (;;) {
+    while (sent_ == 0) {
+      if (generation != generation_) co_return;
+      replies_.expires_at(clock::time_point::max());
+      (void)co_await replies_.async_wait(use_nothrow);
+    }
+    if (generation != generation_ || !connection_) co_return;
     const queued& front = queue_.front();
     const bool ok = co_await run_job(front.job, front.phase);
-    draining_ = false;
     if (generation != generation_) co_return;  // dropped or released meanwhile
     if (!ok) co_return;
     queued_bytes_ -= queue_.front().job.bytes.size();
     queue_.pop_front();
+    --sent_;
     ++executed_;
     shared_.shadow_jobs.fetch_add(1, std::memory_order_relaxed);
     notify_progress();
@@ -273,15 +313,10 @@ awaitable<void> shadow_link::drain_loop(std::uint64_t generation) {
 }
 
 awaitable<bool> shadow_link::run_job(const shadow::shadow_job& job, int phase) {
+  // Reads the answers to a job feed_loop has written.
   const auto keep_alive = connection_;
   stream& io = *keep_alive->io;
   const std::uint64_t generation = generation_;
-  if (auto ec = co_await io.write(job.bytes)) {
-    if (generation == generation_)
-      diverge(divergence_kind::shadow_unreachable, &job, "shadow connection lost: " + ec.message(),
-              phase, true);
-    co_return false;
-  }
   shadow::reply_tracker reply;
   for (char t : job.types) reply.expect(t);
   protocol::limits lim;

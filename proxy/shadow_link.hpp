@@ -76,8 +76,12 @@ class shadow_link : public std::enable_shared_from_this<shadow_link> {
   [[nodiscard]] bool may_retry() const noexcept;
 
  private:
-  // Holds `self`: the drainer may outlive the session's reference by one wake-up.
+  // Two loops per connection: feed writes queued jobs, drain reads their answers in order.
+  // Each holds `self`: it may outlive the session's reference by one wake-up.
+  void start_loops();
+  static awaitable<void> feed(std::shared_ptr<shadow_link> self, std::uint64_t generation);
   static awaitable<void> drain(std::shared_ptr<shadow_link> self, std::uint64_t generation);
+  awaitable<void> feed_loop(std::uint64_t generation);
   awaitable<void> drain_loop(std::uint64_t generation);
   awaitable<bool> run_job(const shadow::shadow_job& job, int phase);
   void compare(const shadow::shadow_job& job, const shadow::reply_tracker& reply, int phase);
@@ -102,8 +106,8 @@ class shadow_link : public std::enable_shared_from_this<shadow_link> {
   std::size_t queued_bytes_ = 0;
   std::uint64_t enqueued_ = 0;
   std::uint64_t executed_ = 0;
+  std::size_t sent_ = 0;  // jobs at the queue's front already written to the shadow
   std::uint64_t generation_ = 0;  // bumped per connection: a stale drainer stops
-  bool draining_ = false;
   bool diverged_ = false;
   bool in_failed_transaction_ = false;
   bool finishing_ = false;
@@ -115,6 +119,7 @@ class shadow_link : public std::enable_shared_from_this<shadow_link> {
   asio::steady_timer work_;      // the drainer waits here for jobs
   asio::steady_timer progress_;  // the session waits here for the drainer
   asio::steady_timer finish_deadline_;
+  asio::steady_timer replies_;   // drain_loop waits here for feed_loop
 };
 
 }  // namespace dw::proxy
