@@ -1,6 +1,7 @@
 #include "shadow/unit.hpp"
 
 #include <algorithm>
+#include <unordered_map>
 #include <variant>
 
 #include "protocol/frontend_messages.hpp"
@@ -78,8 +79,31 @@ std::string replay_text(const statement_ref& s) {
 unit_builder::unit_builder(options o) : options_{std::move(o)} {}
 
 statement_ref unit_builder::plan_for(std::string_view sql) {
-  return {std::make_shared<const statement_plan>(plan_statement(sql, options_.planning)),
-          std::make_shared<const std::string>(sql)};
+  // Applications repeat their statements (parameters, not literals, vary), and parsing costs
+  // tens of microseconds; one cache per thread, emptied when full or when the options change.
+  struct cache {
+    const std::string* functions = nullptr;
+    const std::string* tables = nullptr;
+    bool sequences = false;
+    std::unordered_map<std::string, statement_ref> plans;
+  };
+  thread_local cache cached;
+  constexpr std::size_t max_cached = 4096;
+  constexpr std::size_t max_cached_text = 4096;
+  const plan_options& o = options_.planning;
+  if (cached.functions != o.read_only_functions.data() || cached.tables != o.serialize_tables.data() ||
+      cached.sequences != o.serialize_sequences || cached.plans.size() >= max_cached) {
+    cached.plans.clear();
+    cached.functions = o.read_only_functions.data();
+    cached.tables = o.serialize_tables.data();
+    cached.sequences = o.serialize_sequences;
+  }
+  const std::string key{sql};
+  if (auto it = cached.plans.find(key); it != cached.plans.end()) return it->second;
+  statement_ref ref{std::make_shared<const statement_plan>(plan_statement(sql, o)),
+                    std::make_shared<const std::string>(sql)};
+  if (sql.size() <= max_cached_text) cached.plans.emplace(key, ref);
+  return ref;
 }
 
 void unit_builder::keep(const unit_message& m, std::span<const std::byte> wire) {
