@@ -19,11 +19,12 @@ command_result run_pgbench(const env_overrides& env, const std::vector<std::stri
 pgbench_summary parse_pgbench(const std::string& text) {
   pgbench_summary s;
   std::smatch m;
-  static const std::regex processed{R"(number of transactions actually processed: (\d+)/(\d+))"};
+  // "N/M" with -t (M planned), plain "N" with -T (a duration plans no count).
+  static const std::regex processed{R"(number of transactions actually processed: (\d+)(?:/(\d+))?)"};
   static const std::regex failed{R"(number of failed transactions: (\d+))"};
   if (std::regex_search(text, m, processed)) {
     s.processed = std::stol(m[1].str());
-    s.planned = std::stol(m[2].str());
+    if (m[2].matched) s.planned = std::stol(m[2].str());
   }
   if (std::regex_search(text, m, failed)) s.failed = std::stol(m[1].str());
   return s;

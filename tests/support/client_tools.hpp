@@ -21,8 +21,8 @@ namespace dw::test {
 
 /// The numbers pgbench prints after a run; -1 where a line is missing.
 struct pgbench_summary {
-  long processed = -1;  ///< "number of transactions actually processed: N/M" -> N
-  long planned = -1;    ///< -> M
+  long processed = -1;  ///< "number of transactions actually processed: N/M" (or "N" with -T) -> N
+  long planned = -1;    ///< -> M (-1 with -T)
   long failed = -1;     ///< "number of failed transactions: N" (pgbench 15)
 };
 [[nodiscard]] pgbench_summary parse_pgbench(const std::string& stdout_text);
