@@ -359,6 +359,8 @@ awaitable<bool> session::finish_unit(bool wrapped) {
     shadow::unit done = units_->take();
     if (shadowed && done.to_shadow) {
       shadow_->enqueue(shadow::make_shadow_job(done), phase);
+      if (auto catch_up = shadow::make_sequence_catch_up_job(done, done.primary.status() != 'I'))
+        shadow_->enqueue(std::move(*catch_up), phase);
       // Serialised writes keep their table locked until the shadow has run them too.
       if (!held_locks_.empty()) co_await shadow_->wait_caught_up(bound(), phase);
     }
@@ -378,6 +380,12 @@ awaitable<bool> session::finish_unit(bool wrapped) {
     job.expected.insert(job.expected.begin(), begin.expected.front());
     shadow_->enqueue(std::move(job), phase);
     co_await shadow_->wait_caught_up(bound(), phase);
+  } else if (shadowed) {
+    // Failed on the primary: the shadow gets nothing, except a sequence value it may owe.
+    if (auto catch_up = shadow::make_sequence_catch_up_job(done, false)) {
+      shadow_->enqueue(std::move(*catch_up), phase);
+      if (!held_locks_.empty()) co_await shadow_->wait_caught_up(bound(), phase);
+    }
   }
   release_table_locks();
   if (state_ == session_state::closing) co_return false;
@@ -465,8 +473,10 @@ awaitable<void> session::relay_primary_dual(std::uint64_t generation) {
     }
     if (state_ == session_state::closing || generation != reader_generation_) co_return;
     if (!bytes) {
-      const bool clean = backend_scanner_.at_message_boundary() && backend_carry_.empty();
-      co_await on_backend_lost(bytes.error(), clean && expected_.empty());
+      // Messages are forwarded whole (or streamed from a boundary), so unless a streamed one
+      // is cut, the client can take an ErrorResponse: a query waiting for its answer gets
+      // 08006 rather than a bare close.
+      co_await on_backend_lost(bytes.error(), backend_scanner_.at_message_boundary());
       co_return;
     }
     backend_carry_.insert(backend_carry_.end(), bytes->begin(), bytes->end());

@@ -475,6 +475,41 @@ shadow_job make_shadow_job(const unit& u) {
   return job;
 }
 
+std::optional<shadow_job> make_sequence_catch_up_job(const unit& u, bool in_transaction) {
+  const auto& err = u.primary.error();
+  if (!err || u.overflow || err->message >= u.messages.size()) return std::nullopt;
+  const unit_message& m = u.messages[err->message];
+  if (m.type != 'Q' || !m.statement.plan || m.statement.plan->serialize_keys.empty())
+    return std::nullopt;
+  // The failing statement alone: the results before it tell which one it was.
+  std::size_t done = 0;
+  for (const auto& r : u.primary.results())
+    if (r.message == err->message) ++done;
+  const auto starts = statement_starts(m.statement);
+  if (done >= starts.size()) return std::nullopt;
+  const std::string_view sql = *m.statement.sql;
+  const std::size_t end = done + 1 < starts.size() ? starts[done + 1] : sql.size();
+  const std::string_view failing = sql.substr(starts[done], end - starts[done]);
+  // Run it where it cannot stay: inside a savepoint (the shadow's transaction is still
+  // healthy) or a transaction of its own, either rolled back. Answers are not compared.
+  shadow_job job;
+  if (in_transaction) {
+    append_query(job, "SAVEPOINT dwproxy_sequence_catch_up");
+    append_query(job, failing);
+    append_query(job, "ROLLBACK TO SAVEPOINT dwproxy_sequence_catch_up");
+    append_query(job, "RELEASE SAVEPOINT dwproxy_sequence_catch_up");
+  } else {
+    append_query(job, "BEGIN");
+    append_query(job, failing);
+    append_query(job, "ROLLBACK");
+  }
+  job.statement = m.statement;
+  job.units = 0;
+  job.ends_at_boundary = !in_transaction;
+  job.primary_error = reply_error{};  // with units == 0 and nothing expected: not compared
+  return job;
+}
+
 shadow_job make_control_job(std::string_view sql, std::string_view tag) {
   shadow_job job;
   append_query(job, sql);

@@ -130,6 +130,13 @@ class unit_builder {
 /// The shadow's share of a unit the primary has answered (docs/dual-write.md "A unit of work").
 [[nodiscard]] shadow_job make_shadow_job(const unit& u);
 
+/// A Query statement that failed on the primary after it may have taken a sequence value
+/// (an INSERT into a serialised table hitting a unique violation, say): the shadow runs it
+/// too, rolled back, so that both sequences move alike. Not compared. nullopt: nothing to do.
+/// `in_transaction`: the shadow is inside the client's transaction (use a savepoint).
+[[nodiscard]] std::optional<shadow_job> make_sequence_catch_up_job(const unit& u,
+                                                                   bool in_transaction);
+
 /// A job that runs one simple-query statement ("BEGIN", "COMMIT", "ROLLBACK") and expects
 /// `tag` back.
 [[nodiscard]] shadow_job make_control_job(std::string_view sql, std::string_view tag);
