@@ -587,3 +587,47 @@ TEST(unit, failed_text_after_a_copy_sends_the_copy_data) {
 
 }  // namespace
 }  // namespace dw::shadow
+
+namespace dw::shadow {
+namespace {
+
+std::vector<std::string> queries_of(const shadow_job& job) {
+  std::vector<std::string> out;
+  for (const auto& m : split(job.bytes))
+    out.push_back(text_of(std::span<const std::byte>{m.body}.first(m.body.size() - 1)));
+  return out;
+}
+
+// The primary may have taken a sequence value before the INSERT failed; the shadow must take
+// one too, without keeping the row.
+TEST(sequence_catch_up, failed_insert_runs_on_the_shadow_in_a_rolled_back_savepoint) {
+  unit_builder b{builder_options()};
+  add(b, {query("UPDATE t SET a = 1; INSERT INTO orders (item) VALUES ('x')")});
+  feed(b.current().primary, concat({command_complete("UPDATE 1"),
+                              error("23505", "duplicate key"), ready('E')}));
+  const unit done = b.take();
+  const auto in_tx = make_sequence_catch_up_job(done, true);
+  ASSERT_TRUE(in_tx);
+  EXPECT_EQ(queries_of(*in_tx),
+            (std::vector<std::string>{"SAVEPOINT dwproxy_sequence_catch_up",
+                                      " INSERT INTO orders (item) VALUES ('x')",
+                                      "ROLLBACK TO SAVEPOINT dwproxy_sequence_catch_up",
+                                      "RELEASE SAVEPOINT dwproxy_sequence_catch_up"}));
+  const auto alone = make_sequence_catch_up_job(done, false);
+  ASSERT_TRUE(alone);
+  EXPECT_EQ(queries_of(*alone).front(), "BEGIN");
+  EXPECT_EQ(queries_of(*alone).back(), "ROLLBACK");
+}
+
+TEST(sequence_catch_up, nothing_for_successes_and_for_failures_outside_inserts) {
+  unit_builder b{builder_options()};
+  add(b, {query("INSERT INTO orders (item) VALUES ('x')")});
+  feed(b.current().primary, concat({command_complete("INSERT 0 1"), ready('I')}));
+  EXPECT_FALSE(make_sequence_catch_up_job(b.take(), false));
+  add(b, {query("UPDATE t SET b = 1/0")});
+  feed(b.current().primary, concat({error("22012", "division by zero"), ready('I')}));
+  EXPECT_FALSE(make_sequence_catch_up_job(b.take(), false));
+}
+
+}  // namespace
+}  // namespace dw::shadow
