@@ -200,13 +200,7 @@ run_round() { # TARGET ROUND
 dw_heading "Measuring: $workload -M $protocol, $clients clients, $rounds x ${duration}s per target"
 echo "note: $(nproc) CPUs shared by pgbench, postgres and the proxy; nothing is pinned,"
 echo "      so read the ratios, not the absolute numbers."
-for ((r = 1; r <= rounds; r++)); do
-  n=${#targets[@]}
-  for ((i = 0; i < n; i++)); do # round r starts at a different target each time
-    t=${targets[$(((r - 1 + i) % n))]}
-    active "$t" && run_round "$t" "$r"
-  done
-done
+dw_interleave_rounds "$rounds" "${targets[@]}"
 
 # --- report ---------------------------------------------------------------------------
 

@@ -145,6 +145,25 @@ awaitable<void> session::run() {
   }
 }
 
+awaitable<std::optional<std::span<const std::byte>>> session::read_client() {
+  auto bytes = client_->read_if_expected();
+  while (!bytes && bytes.error() == asio::error::would_block) {
+    auto [ec] = co_await client_->wait_readable();
+    if (state_ == session_state::closing) co_return std::nullopt;
+    bytes = ec ? boost::system::result<std::span<const std::byte>>{ec} : client_->read_available();
+  }
+  if (state_ == session_state::closing) co_return std::nullopt;
+  if (!bytes) {
+    on_client_gone(bytes.error());
+    co_return std::nullopt;
+  }
+  if (idle_armed_) {
+    idle_armed_ = false;
+    deadline_.cancel();
+  }
+  co_return *bytes;
+}
+
 void session::start_primary_reader(bool dual) {
   const std::uint64_t generation = ++reader_generation_;
   reader_running_ = true;
@@ -253,22 +272,9 @@ awaitable<bool> session::relay_client_to_backend() {
   for (;;) {
     std::span<const std::byte> view = client_carry_;
     if (!holds_frame_or_error(decoder, client_carry_)) {
-      auto bytes = client_->read_if_expected();
-      while (!bytes && bytes.error() == asio::error::would_block) {
-        auto [ec] = co_await client_->wait_readable();
-        if (state_ == session_state::closing) co_return false;
-        bytes = ec ? boost::system::result<std::span<const std::byte>>{ec} : client_->read_available();
-      }
-      if (state_ == session_state::closing) co_return false;
-      if (!bytes) {
-        on_client_gone(bytes.error());
-        co_return false;
-      }
+      const auto bytes = co_await read_client();
+      if (!bytes) co_return false;
       view = join_carry(client_carry_, *bytes);
-      if (idle_armed_) {
-        idle_armed_ = false;
-        deadline_.cancel();
-      }
     }
     // Paused by the operator: a session at a transaction boundary holds its next unit until
     // resume; transactions already open carry on (DESIGN.md, the flip's first step).

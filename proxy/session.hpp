@@ -71,6 +71,9 @@ class session : public std::enable_shared_from_this<session> {
   awaitable<void> relay_backend_to_client(std::uint64_t generation);
   /// Starts the primary reader of the current mode.
   void start_primary_reader(bool dual);
+  /// What the client sent next (waiting for it); the view lasts until the caller suspends.
+  /// nullopt: the session is over (closing, or the client went away, already handled).
+  awaitable<std::optional<std::span<const std::byte>>> read_client();
   /// Stops it (only at a transaction boundary) and waits until it has returned.
   awaitable<void> stop_primary_reader();
   [[nodiscard]] bool phase_changed() const noexcept;

@@ -150,22 +150,9 @@ awaitable<bool> session::relay_client_dual() {
       co_return false;
     }
     if (!*f) {
-      auto bytes = client_->read_if_expected();
-      while (!bytes && bytes.error() == asio::error::would_block) {
-        auto [ec] = co_await client_->wait_readable();
-        if (state_ == session_state::closing) co_return false;
-        bytes = ec ? boost::system::result<std::span<const std::byte>>{ec} : client_->read_available();
-      }
-      if (state_ == session_state::closing) co_return false;
-      if (!bytes) {
-        on_client_gone(bytes.error());
-        co_return false;
-      }
+      const auto bytes = co_await read_client();
+      if (!bytes) co_return false;
       client_carry_.insert(client_carry_.end(), bytes->begin(), bytes->end());
-      if (idle_armed_) {
-        idle_armed_ = false;
-        deadline_.cancel();
-      }
       continue;
     }
     if (units_->empty() && boundary_.idle() && !copy_in_progress_) {

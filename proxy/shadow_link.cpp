@@ -36,6 +36,17 @@ std::chrono::milliseconds shadow_link::lag() const noexcept {
   return std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - queue_.front().at);
 }
 
+shadow::divergence_record shadow_link::record(divergence_kind kind, int phase) const {
+  shadow::divergence_record r;
+  r.session_id = who_.session_id;
+  r.client_address = who_.client_address;
+  r.user = who_.user;
+  r.database = who_.database;
+  r.phase = phase;
+  r.kind = kind;
+  return r;
+}
+
 bool shadow_link::may_retry() const noexcept { return clock::now() >= retry_at_; }
 
 void shadow_link::drop_connection() noexcept {
@@ -160,13 +171,7 @@ awaitable<bool> shadow_link::attach(backend_login login, bool to_new, std::vecto
     diverge(divergence_kind::shadow_unreachable, nullptr,
             "session state too large to replay on the new shadow connection", phase, false);
   if (was_lost) {
-    shadow::divergence_record r;
-    r.session_id = who_.session_id;
-    r.client_address = who_.client_address;
-    r.user = who_.user;
-    r.database = who_.database;
-    r.phase = phase;
-    r.kind = divergence_kind::reconnect;
+    shadow::divergence_record r = record(divergence_kind::reconnect, phase);
     r.detail = "shadow connection re-established";
     if (shared_.divergence_log) shared_.divergence_log->write(r);
   }
@@ -410,13 +415,7 @@ void shadow_link::diverge(divergence_kind kind, const shadow::shadow_job* job, s
   spdlog::warn("[s{} {}] shadow diverged ({}): {}", who_.session_id, who_.client_address,
                shadow::to_string(kind), detail);
   if (shared_.divergence_log) {
-    shadow::divergence_record r;
-    r.session_id = who_.session_id;
-    r.client_address = who_.client_address;
-    r.user = who_.user;
-    r.database = who_.database;
-    r.phase = phase;
-    r.kind = kind;
+    shadow::divergence_record r = record(kind, phase);
     r.detail = std::move(detail);
     if (job) {
       if (job->statement.sql) {

@@ -89,6 +89,8 @@ class shadow_link : public std::enable_shared_from_this<shadow_link> {
   void diverge(shadow::divergence_kind kind, const shadow::shadow_job* job, std::string detail,
                int phase, bool lost, const shadow::reply_tracker* reply = nullptr);
   void drop_connection() noexcept;
+  /// A record naming this session, for `kind` in `phase`.
+  [[nodiscard]] shadow::divergence_record record(shadow::divergence_kind kind, int phase) const;
   void notify_progress() noexcept { progress_.cancel(); }
 
   asio::io_context& context_;

@@ -309,6 +309,21 @@ dw_dwproxy_start() { # LOG LISTEN_PORT ARGS...
   return 1
 }
 
+# Calls the script's `run_round TARGET ROUND` for every target its `active TARGET` accepts,
+# ROUNDS times, each round starting at the next target, so no target always runs first.
+dw_interleave_rounds() { # ROUNDS TARGET...
+  local rounds=$1
+  shift
+  local targets=("$@")
+  local n=${#targets[@]} r i t
+  for ((r = 1; r <= rounds; r++)); do
+    for ((i = 0; i < n; i++)); do
+      t=${targets[$(((r - 1 + i) % n))]}
+      if active "$t"; then run_round "$t" "$r"; fi
+    done
+  done
+}
+
 # --- reporting ---------------------------------------------------------------------------
 
 # Reads '|'-separated rows on stdin (first row = header) and prints an aligned markdown
