@@ -143,6 +143,16 @@ awaitable<bool> session::relay_client_dual() {
   std::vector<std::byte> forward;
   std::vector<std::byte> pending;  // frames of the open unit not sent to the primary yet
   for (;;) {
+    // Between transactions: where a graceful shutdown closes the session and the idle
+    // timeout starts (the primary reader cannot tell: the unit is taken only here).
+    if (units_->empty() && boundary_.idle() && expected_.empty() && !copy_in_progress_) {
+      if (draining_) {
+        begin_shutdown();
+        co_return false;
+      }
+      if (runtime_->cfg.limits.idle_timeout.count() > 0 && !idle_armed_ && client_carry_.empty())
+        arm_idle_timeout();
+    }
     auto f = decoder.next(client_carry_);
     if (!f) {
       const auto mapped = sqlstate::for_error(f.error());
