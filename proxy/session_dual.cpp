@@ -142,6 +142,13 @@ awaitable<bool> session::relay_client_dual() {
   decoder.expect_typed_messages();
   std::vector<std::byte> forward;
   std::vector<std::byte> pending;  // frames of the open unit not sent to the primary yet
+  std::size_t used = 0;            // bytes at the front of client_carry_ already taken
+  const auto flush_copy_data = [&]() -> awaitable<bool> {
+    if (pending.empty()) co_return true;
+    const bool ok = co_await write_primary(pending);
+    pending.clear();
+    co_return ok;
+  };
   for (;;) {
     // Between transactions: where a graceful shutdown closes the session and the idle
     // timeout starts (the primary reader cannot tell: the unit is taken only here).
@@ -150,16 +157,24 @@ awaitable<bool> session::relay_client_dual() {
         begin_shutdown();
         co_return false;
       }
-      if (runtime_->cfg.limits.idle_timeout.count() > 0 && !idle_armed_ && client_carry_.empty())
+      if (runtime_->cfg.limits.idle_timeout.count() > 0 && !idle_armed_ &&
+          used == client_carry_.size())
         arm_idle_timeout();
     }
-    auto f = decoder.next(client_carry_);
+    const std::span<const std::byte> input = std::span<const std::byte>{client_carry_}.subspan(used);
+    auto f = decoder.next(input);
     if (!f) {
       const auto mapped = sqlstate::for_error(f.error());
       co_await fail_client(mapped.code, mapped.message);
       co_return false;
     }
     if (!*f) {
+      // Everything buffered is taken: COPY data collected from it goes out in one write
+      // (a CopyData per row would otherwise cost a system call per row).
+      if (copy_in_progress_ && !co_await flush_copy_data()) co_return false;
+      client_carry_.erase(client_carry_.begin(),
+                          client_carry_.begin() + static_cast<std::ptrdiff_t>(used));
+      used = 0;
       const auto bytes = co_await read_client();
       if (!bytes) co_return false;
       client_carry_.insert(client_carry_.end(), bytes->begin(), bytes->end());
@@ -171,30 +186,34 @@ awaitable<bool> session::relay_client_dual() {
         if (state_ == session_state::closing) co_return false;
         continue;
       }
-      if (phase_changed()) co_return true;
+      if (phase_changed()) {
+        client_carry_.erase(client_carry_.begin(),
+                            client_carry_.begin() + static_cast<std::ptrdiff_t>(used));
+        co_return true;
+      }
     }
     const protocol::frame frame = **f;
+    const std::span<const std::byte> wire = input.first(frame.wire_size);
     if (frame.type == protocol::frontend_type::terminate) {
-      primary_->io->try_write_now(std::span<const std::byte>{client_carry_}.first(frame.wire_size));
+      primary_->io->try_write_now(wire);
       close_all();
       co_return false;
     }
     if (units_->empty() && boundary_.transaction_status() == 'I')
       transaction_timestamp_ = format_timestamp(std::chrono::system_clock::now());
-    const auto step = units_->add(frame, std::span<const std::byte>{client_carry_}.first(frame.wire_size),
-                                  forward);
+    const auto step = units_->add(frame, wire, forward);
     boundary_.on_client_message(frame.type);
-    client_carry_.erase(client_carry_.begin(),
-                        client_carry_.begin() + static_cast<std::ptrdiff_t>(frame.wire_size));
+    used += frame.wire_size;
     pending.insert(pending.end(), forward.begin(), forward.end());
     if (step == shadow::unit_builder::step::more) {
-      // A Flush asks for answers now, and COPY data must flow while the primary takes it.
-      if (frame.type == 'H' || copy_in_progress_) {
-        if (!co_await write_primary(pending)) co_return false;
-        pending.clear();
-      }
+      // A Flush asks for answers now; COPY data is written once the buffered input is taken.
+      if (frame.type == 'H' && !co_await flush_copy_data()) co_return false;
       continue;
     }
+    // The frames of this unit have been copied: what remains buffered belongs to later ones.
+    client_carry_.erase(client_carry_.begin(),
+                        client_carry_.begin() + static_cast<std::ptrdiff_t>(used));
+    used = 0;
     if (copy_in_progress_ || copy_awaiting_sync_) {
       // CopyDone / CopyFail: the COPY's statement went out already. In the extended protocol
       // the answer comes only after the Sync that follows, so read on until it.
@@ -202,8 +221,7 @@ awaitable<bool> session::relay_client_dual() {
       const bool answer_due = !copy_in_progress_ || !extended;
       copy_awaiting_sync_ = copy_in_progress_ && extended;
       copy_in_progress_ = false;
-      if (!co_await write_primary(pending)) co_return false;
-      pending.clear();
+      if (!co_await flush_copy_data()) co_return false;
       if (answer_due && !co_await complete_unit()) co_return false;
       continue;
     }

@@ -35,6 +35,7 @@ statement_plan plan_statement(std::string_view sql, const plan_options& options)
                    s.tx == transaction_verb::commit_prepared;
     plan.outside_transaction = plan.outside_transaction || s.outside_transaction;
     plan.ddl = plan.ddl || s.ddl;
+    plan.copy_in = plan.copy_in || s.copy_from_stdin;
     plan.replayable = plan.replayable || part.replayable;
     plan.nondeterministic = plan.nondeterministic || s.nondeterministic;
     plan.needs_order = plan.needs_order || s.writes_data || s.ddl || s.locking_read ||

@@ -27,6 +27,7 @@ struct statement_plan {
   bool tx_control = false;          ///< any transaction statement
   bool outside_transaction = false; ///< refused inside BEGIN (VACUUM, ...): never wrapped
   bool ddl = false;                 ///< changes the schema (cached catalog facts go stale)
+  bool copy_in = false;             ///< COPY ... FROM STDIN: data follows from the client
   bool replayable = false;  ///< session state a fresh connection needs (SET, PREPARE, LISTEN...)
   bool nondeterministic = false;
   /// Tables whose writes run one at a time across sessions (sequence order, serialize_tables).

@@ -174,6 +174,7 @@ unit_builder::step unit_builder::add(const msg::frame& f, std::span<const std::b
             }
           }
           m.to_shadow = m.statement.plan->to_shadow;
+          last_statement_to_shadow_ = m.to_shadow;
           summarise(*m.statement.plan);
           result = step::unit_end;
         } else if constexpr (std::is_same_v<T, msg::parse>) {
@@ -209,6 +210,7 @@ unit_builder::step unit_builder::add(const msg::frame& f, std::span<const std::b
           auto it = portals_.find(v.portal);
           m.statement = it != portals_.end() ? it->second : unknown_statement();
           m.to_shadow = m.statement.plan->to_shadow;
+          last_statement_to_shadow_ = m.to_shadow;
           summarise(*m.statement.plan);
         } else if constexpr (std::is_same_v<T, msg::close>) {
           auto& names = v.kind == 'S' ? statements_ : portals_;
@@ -230,14 +232,7 @@ unit_builder::step unit_builder::add(const msg::frame& f, std::span<const std::b
         } else if constexpr (std::is_same_v<T, msg::copy_data> || std::is_same_v<T, msg::copy_done> ||
                              std::is_same_v<T, msg::copy_fail>) {
           // The data follows the statement that started the COPY: a Query, or an Execute.
-          bool copying_to_shadow = false;
-          for (auto it = unit_.messages.rbegin(); it != unit_.messages.rend(); ++it) {
-            if (it->type == 'Q' || it->type == 'E') {
-              copying_to_shadow = it->to_shadow;
-              break;
-            }
-          }
-          m.to_shadow = copying_to_shadow;
+          m.to_shadow = last_statement_to_shadow_;
           if (!std::is_same_v<T, msg::copy_data>) result = step::unit_end;
         }
       },
@@ -479,7 +474,9 @@ std::optional<shadow_job> make_sequence_catch_up_job(const unit& u, bool in_tran
   const auto& err = u.primary.error();
   if (!err || u.overflow || err->message >= u.messages.size()) return std::nullopt;
   const unit_message& m = u.messages[err->message];
-  if (m.type != 'Q' || !m.statement.plan || m.statement.plan->serialize_keys.empty())
+  // Not a COPY: its data is not kept for a second run (and COPY takes values as given).
+  if (m.type != 'Q' || !m.statement.plan || m.statement.plan->serialize_keys.empty() ||
+      m.statement.plan->copy_in)
     return std::nullopt;
   // The failing statement alone: the results before it tell which one it was.
   std::size_t done = 0;

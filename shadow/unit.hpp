@@ -114,6 +114,7 @@ class unit_builder {
 
   options options_;
   unit unit_;
+  bool last_statement_to_shadow_ = false;  // of the last Query/Execute: COPY data follows it
   std::map<std::string, statement_ref, std::less<>> statements_;
   std::map<std::string, statement_ref, std::less<>> portals_;
   // Replay: named Parse frames by "P<name>", session-state Query frames by "Q<text>".
