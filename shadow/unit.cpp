@@ -262,11 +262,15 @@ unit unit_builder::take() {
   unit done = std::move(unit_);
   unit_ = unit{};
   const auto& err = done.primary.error();
-  const std::size_t applied = err ? err->message : done.messages.size();
+  // A misbehaving server can send an error after the last message: clamp.
+  const std::size_t applied = err ? std::min(err->message, done.messages.size()) : done.messages.size();
   const bool rolled_back = err && done.primary.status() == 'I';
   for (std::size_t i = 0; i < applied && !done.overflow; ++i) {
     const unit_message& m = done.messages[i];
     const std::span<const std::byte> frame{done.shadow_bytes.data() + m.begin, m.end - m.begin};
+    // A Parse or Close the shadow did not get (a Close of a statement it never had) has no
+    // bytes here, and nothing to replay or forget.
+    if ((m.type == 'P' || m.type == 'C') && (!m.to_shadow || frame.size() < 5)) continue;
     if (m.type == 'P' && m.named_parse) {
       auto decoded = msg::decode_frontend(msg::frame{'P', frame.subspan(5), frame.size()});
       if (decoded) remember_state("P" + std::string{std::get<msg::parse>(*decoded).statement},
