@@ -6,6 +6,7 @@
 #include <boost/asio/this_coro.hpp>
 
 #include <algorithm>
+#include <array>
 
 #include "protocol/backend_messages.hpp"
 #include "protocol/frontend_messages.hpp"
@@ -269,6 +270,12 @@ awaitable<void> send_cancel(cancel_target target) {
   // The server closes the connection once it has read the request; wait for that so the
   // request is not cut off by our own close.
   (void)co_await io.read_some();
+}
+
+void send_terminate(stream& backend) noexcept {
+  constexpr std::array<std::byte, 5> terminate{std::byte{'X'}, std::byte{0}, std::byte{0},
+                                               std::byte{0}, std::byte{4}};
+  backend.try_write_now(terminate);
 }
 
 }  // namespace dw::proxy

@@ -46,6 +46,10 @@ struct backend_outcome {
 
 [[nodiscard]] awaitable<backend_outcome> connect_backend(const backend_login& login);
 
+/// Tells a backend the connection is ending (Terminate), if the socket takes it at once, so
+/// the server does not log an unexpected EOF. Never suspends.
+void send_terminate(stream& backend) noexcept;
+
 /// Sends a CancelRequest to a backend (fire and forget, as libpq's PQcancel does).
 [[nodiscard]] awaitable<void> send_cancel(cancel_target target);
 

@@ -164,6 +164,19 @@ awaitable<std::optional<std::span<const std::byte>>> session::read_client() {
   co_return *bytes;
 }
 
+awaitable<std::optional<boost::system::result<std::span<const std::byte>>>> session::read_primary(
+    std::uint64_t generation) {
+  stream& backend = *primary_->io;
+  auto bytes = backend.read_if_expected();
+  while (!bytes && bytes.error() == asio::error::would_block) {
+    auto [ec] = co_await backend.wait_readable();
+    if (state_ == session_state::closing || generation != reader_generation_) co_return std::nullopt;
+    bytes = ec ? boost::system::result<std::span<const std::byte>>{ec} : backend.read_available();
+  }
+  if (state_ == session_state::closing || generation != reader_generation_) co_return std::nullopt;
+  co_return bytes;
+}
+
 void session::start_primary_reader(bool dual) {
   const std::uint64_t generation = ++reader_generation_;
   reader_running_ = true;
@@ -330,15 +343,10 @@ awaitable<bool> session::relay_client_to_backend() {
 awaitable<void> session::relay_backend_to_client(std::uint64_t generation) {
   protocol::relay_scanner& scanner = backend_scanner_;
   scanner.set_inspected(inspected_backend_types, false, false);
-  stream& backend = *primary_->io;
   for (;;) {
-    auto bytes = backend.read_if_expected();
-    while (!bytes && bytes.error() == asio::error::would_block) {
-      auto [ec] = co_await backend.wait_readable();
-      if (state_ == session_state::closing || generation != reader_generation_) co_return;
-      bytes = ec ? boost::system::result<std::span<const std::byte>>{ec} : backend.read_available();
-    }
-    if (state_ == session_state::closing) co_return;
+    const auto read = co_await read_primary(generation);
+    if (!read) co_return;
+    const auto& bytes = *read;
     if (!bytes) {
       const bool clean = scanner.at_message_boundary() && backend_carry_.empty();
       co_await on_backend_lost(bytes.error(), clean);
@@ -416,9 +424,7 @@ void session::on_backend_message(char type, std::span<const std::byte> body) {
 void session::on_client_gone(const error_code& ec) {
   // Tell the backend politely so it does not log an unexpected EOF.
   if (primary_ && primary_->io->is_open() && boundary_.idle()) {
-    constexpr std::array<std::byte, 5> terminate{std::byte{'X'}, std::byte{0}, std::byte{0},
-                                                 std::byte{0}, std::byte{4}};
-    primary_->io->try_write_now(terminate);
+    send_terminate(*primary_->io);
   }
   if (is_expected_disconnect(ec)) {
     spdlog::debug("{} client disconnected", log_prefix());

@@ -74,6 +74,10 @@ class session : public std::enable_shared_from_this<session> {
   /// What the client sent next (waiting for it); the view lasts until the caller suspends.
   /// nullopt: the session is over (closing, or the client went away, already handled).
   awaitable<std::optional<std::span<const std::byte>>> read_client();
+  /// What the primary sent next, or its error (waiting for it); the view lasts until the
+  /// caller suspends. nullopt: this reader was stopped, or the session is closing.
+  awaitable<std::optional<boost::system::result<std::span<const std::byte>>>> read_primary(
+      std::uint64_t generation);
   /// Stops it (only at a transaction boundary) and waits until it has returned.
   awaitable<void> stop_primary_reader();
   [[nodiscard]] bool phase_changed() const noexcept;

@@ -5,6 +5,7 @@
 // shadow_link. Pipelined units therefore wait for each other here; correctness first.
 #include <spdlog/spdlog.h>
 
+#include <functional>
 #include <random>
 
 #include "protocol/backend_messages.hpp"
@@ -29,18 +30,11 @@ std::vector<std::byte> simple_query(std::string_view sql) {
   return out;
 }
 
-// Reads and drops the answers to `frames` already written to `io` (a replay of session state):
-// one ReadyForQuery per Query and Sync. False when the connection failed.
-awaitable<bool> discard_answers(stream& io, std::span<const std::byte> frames,
-                                std::vector<std::byte>& carry) {
-  std::size_t ready_owed = 0;
-  const protocol::frame_decoder client_frames{protocol::direction::frontend, {}};
-  for (auto rest = frames; !rest.empty();) {
-    auto f = client_frames.next(rest);
-    if (!f || !*f) break;
-    if ((*f)->type == 'Q' || (*f)->type == 'S') ++ready_owed;
-    rest = rest.subspan((*f)->wire_size);
-  }
+// Reads a backend's answers from `io` (bytes already read wait in `carry`) until `ready_owed`
+// ReadyForQuery messages have come, handing each message to `on_message` when given. False
+// when the connection failed or sent something that is not a message.
+awaitable<bool> read_until_ready(stream& io, std::size_t ready_owed, std::vector<std::byte>& carry,
+                                 const std::function<void(const protocol::frame&)>& on_message) {
   protocol::limits lim;
   lim.max_message = lim.max_small = (1u << 30) - 1;
   const protocol::frame_decoder answers{protocol::direction::backend, lim};
@@ -51,6 +45,7 @@ awaitable<bool> discard_answers(stream& io, std::span<const std::byte> frames,
       if (!f) co_return false;
       if (!*f) break;
       used += (*f)->wire_size;
+      if (on_message) on_message(**f);
       if ((*f)->type == 'Z' && --ready_owed == 0) break;
     }
     carry.erase(carry.begin(), carry.begin() + static_cast<std::ptrdiff_t>(used));
@@ -318,39 +313,17 @@ awaitable<std::optional<bool>> session::table_has_sequence(const std::string& ta
   std::vector<std::byte> carry = std::move(outcome.connection->leftover);
   if (co_await io.write(simple_query(sql))) co_return std::nullopt;
   std::optional<bool> answer;
-  protocol::limits lim;
-  const protocol::frame_decoder answers{protocol::direction::backend, lim};
-  for (;;) {
-    std::size_t used = 0;
-    bool ready = false;
-    for (;;) {
-      auto f = answers.next(std::span<const std::byte>{carry}.subspan(used));
-      if (!f) co_return std::nullopt;
-      if (!*f) break;
-      used += (*f)->wire_size;
-      if ((*f)->type == 'D') {
-        auto row = protocol::decode_backend(**f);
-        if (row) {
-          if (const auto* d = std::get_if<protocol::data_row>(&*row); d && d->columns.size() == 1 &&
-                                                                     d->columns[0]) {
-            answer = !d->columns[0]->empty() && (*d->columns[0])[0] == std::byte{'t'};
-          }
-        }
-      } else if ((*f)->type == 'Z') {
-        ready = true;
-        break;
-      }
-    }
-    carry.erase(carry.begin(), carry.begin() + static_cast<std::ptrdiff_t>(used));
-    if (ready) break;
-    auto bytes = co_await io.read_some();
-    if (!bytes) co_return std::nullopt;
-    carry.insert(carry.end(), bytes->begin(), bytes->end());
-  }
-  constexpr std::array<std::byte, 5> terminate{std::byte{'X'}, std::byte{0}, std::byte{0},
-                                               std::byte{0}, std::byte{4}};
-  io.try_write_now(terminate);
+  const bool answered = co_await read_until_ready(io, 1, carry, [&answer](const protocol::frame& f) {
+    if (f.type != 'D') return;
+    auto row = protocol::decode_backend(f);
+    if (!row) return;
+    if (const auto* d = std::get_if<protocol::data_row>(&*row);
+        d && d->columns.size() == 1 && d->columns[0])
+      answer = !d->columns[0]->empty() && (*d->columns[0])[0] == std::byte{'t'};
+  });
+  send_terminate(io);
   io.close();
+  if (!answered) co_return std::nullopt;
   co_return answer;
 }
 
@@ -477,16 +450,11 @@ void session::on_dual_message(char type, std::span<const std::byte> body, bool w
 
 awaitable<void> session::relay_primary_dual(std::uint64_t generation) {
   backend_scanner_.set_inspected(streamed_in_dual_mode, true, true);
-  stream& backend = *primary_->io;
   bool forward_streamed = true;  // the decision for a message streamed in pieces
   for (;;) {
-    auto bytes = backend.read_if_expected();
-    while (!bytes && bytes.error() == asio::error::would_block) {
-      auto [ec] = co_await backend.wait_readable();
-      if (state_ == session_state::closing || generation != reader_generation_) co_return;
-      bytes = ec ? boost::system::result<std::span<const std::byte>>{ec} : backend.read_available();
-    }
-    if (state_ == session_state::closing || generation != reader_generation_) co_return;
+    const auto read = co_await read_primary(generation);
+    if (!read) co_return;
+    const auto& bytes = *read;
     if (!bytes) {
       // Messages are forwarded whole (or streamed from a boundary), so unless a streamed one
       // is cut, the client can take an ErrorResponse: a query waiting for its answer gets
@@ -553,8 +521,12 @@ awaitable<std::optional<backend_connection>> session::open_backend(bool to_new,
   const std::vector<std::byte> replay = units_->replay_bytes();
   if (!replay.empty()) {
     std::vector<std::byte> carry = std::move(outcome.connection->leftover);
+    // Answers are dropped: statements that failed on the primary fail here too.
+    std::size_t ready_owed = 0;
+    for (char type : shadow::frontend_frame_types(replay))
+      if (type == 'Q' || type == 'S') ++ready_owed;
     if (co_await outcome.connection->io->write(replay) ||
-        !co_await discard_answers(*outcome.connection->io, replay, carry)) {
+        !co_await read_until_ready(*outcome.connection->io, ready_owed, carry, {})) {
       failure = "lost while replaying the session's state";
       co_return std::nullopt;
     }
@@ -595,9 +567,7 @@ awaitable<bool> session::adapt_to_phase() {
       }
       shadow_->adopt(std::move(old));
     } else {
-      constexpr std::array<std::byte, 5> terminate{std::byte{'X'}, std::byte{0}, std::byte{0},
-                                                   std::byte{0}, std::byte{4}};
-      old.io->try_write_now(terminate);
+      send_terminate(*old.io);
       old.io->close();
     }
   } else if (!want_shadow && shadow_) {

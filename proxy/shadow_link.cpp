@@ -81,9 +81,7 @@ void shadow_link::finish(std::chrono::milliseconds bound) {
   finishing_ = true;
   if (!connection_ || caught_up()) {
     if (connection_) {
-      constexpr std::array<std::byte, 5> terminate{std::byte{'X'}, std::byte{0}, std::byte{0},
-                                                   std::byte{0}, std::byte{4}};
-      connection_->io->try_write_now(terminate);
+      send_terminate(*connection_->io);
     }
     drop_connection();
     return;
@@ -147,26 +145,7 @@ awaitable<bool> shadow_link::attach(backend_login login, bool to_new, std::vecto
   const bool was_lost = failures_ > 0;
   failures_ = 0;
   ++generation_;
-  if (!replay.empty()) {
-    shadow::shadow_job job;
-    job.bytes = std::move(replay);
-    // Replay answers are not compared: statements that failed on the primary fail here too.
-    const auto frames = protocol::frame_decoder{protocol::direction::frontend, {}};
-    std::span<const std::byte> rest = job.bytes;
-    while (!rest.empty()) {
-      auto f = frames.next(rest);
-      if (!f || !*f) break;
-      job.types.push_back((*f)->type);
-      rest = rest.subspan((*f)->wire_size);
-    }
-    job.units = 0;
-    job.ends_at_boundary = true;
-    job.expected.clear();
-    queued q{std::move(job), phase, clock::now()};
-    q.job.primary_error = shadow::reply_error{};  // marks "do not compare"
-    queue_.push_front(std::move(q));
-    ++enqueued_;
-  }
+  if (!replay.empty()) enqueue(shadow::make_replay_job(std::move(replay)), phase);
   if (!replay_complete)
     diverge(divergence_kind::shadow_unreachable, nullptr,
             "session state too large to replay on the new shadow connection", phase, false);
@@ -362,9 +341,7 @@ void shadow_link::compare(const shadow::shadow_job& job, const shadow::reply_tra
   const auto settle = [&] {
     if (boundary) in_failed_transaction_ = false;
   };
-  // Replays carry a placeholder primary error: their answers are not compared.
-  if (job.primary_error && job.primary_error->sqlstate.empty() && job.expected.empty() &&
-      job.units == 0) {
+  if (!job.compare_answers) {
     settle();
     return;
   }

@@ -507,7 +507,30 @@ std::optional<shadow_job> make_sequence_catch_up_job(const unit& u, bool in_tran
   job.statement = m.statement;
   job.units = 0;
   job.ends_at_boundary = !in_transaction;
-  job.primary_error = reply_error{};  // with units == 0 and nothing expected: not compared
+  job.compare_answers = false;
+  return job;
+}
+
+std::vector<char> frontend_frame_types(std::span<const std::byte> frames) {
+  msg::frame_decoder decoder{msg::direction::frontend, {}};
+  decoder.expect_typed_messages();
+  std::vector<char> types;
+  while (!frames.empty()) {
+    auto f = decoder.next(frames);
+    if (!f || !*f) break;
+    types.push_back((*f)->type);
+    frames = frames.subspan((*f)->wire_size);
+  }
+  return types;
+}
+
+shadow_job make_replay_job(std::vector<std::byte> frames) {
+  shadow_job job;
+  job.types = frontend_frame_types(frames);
+  job.bytes = std::move(frames);
+  job.units = 0;
+  job.ends_at_boundary = true;
+  job.compare_answers = false;  // statements that failed on the primary fail here too
   return job;
 }
 

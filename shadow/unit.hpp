@@ -71,7 +71,17 @@ struct shadow_job {
   std::vector<std::int16_t> parameter_formats;
   bool overflow = false;  ///< nothing to run: the copy was dropped (the session diverges)
   std::size_t units = 1;  ///< client units this job completes (for the lag accounting)
+  /// False for work whose answers say nothing about divergence (state replays, sequence
+  /// catch-ups): it is run and its answers are read, not compared.
+  bool compare_answers = true;
 };
+
+/// The type byte of each frontend frame in `frames` (typed messages, as after startup), in
+/// order; stops at the first incomplete or invalid frame.
+[[nodiscard]] std::vector<char> frontend_frame_types(std::span<const std::byte> frames);
+
+/// Replaying a session's state (unit_builder::replay_bytes) on a fresh connection.
+[[nodiscard]] shadow_job make_replay_job(std::vector<std::byte> frames);
 
 class unit_builder {
  public:

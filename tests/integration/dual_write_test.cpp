@@ -581,6 +581,33 @@ TEST(dual_write, old_stopped_under_load_fails_clients_within_a_bound) {
 // 6. A proxy restarted in phase 3 comes back in phase 3 from its state file (its
 // configuration still says phase 1) with NEW as the primary.
 
+// A session opened in phase 0 gets its shadow at its first write after 0 -> 1, with its
+// state replayed first (DESIGN.md). The replay's answers must not be taken for the write's.
+TEST(dual_write, state_made_in_phase_0_is_replayed_when_the_shadow_attaches) {
+  DW_SKIP_WITHOUT_PROXY();
+  const std::string db = "dw_replay";
+  create_databases(db, "CREATE TABLE t (id int PRIMARY KEY, note text)");
+  dual_write_options o = phase_1_options(db);
+  o.phase = 0;
+  dual_write_proxy p{o};
+  auto conn = pg_connect(p.conninfo());
+  pg_exec(conn.get(), "SET application_name = 'replayed'");
+  pg_exec(conn.get(), "PREPARE add_row(int, text) AS INSERT INTO t VALUES ($1, $2)");
+  const auto moved = p.dwctl({"phase", "1"});
+  ASSERT_EQ(moved.exit_code, 0) << moved.describe();
+
+  // The prepared statement exists on NEW only through the replay.
+  pg_exec(conn.get(), "EXECUTE add_row(1, 'one')");
+  pg_exec(conn.get(), "UPDATE t SET note = 'uno' WHERE id = 1");
+  pg_exec(conn.get(), "BEGIN; EXECUTE add_row(2, 'two'); COMMIT");
+  EXPECT_EQ(wait_for_count(new_cluster().admin_conninfo(db),
+                           "SELECT count(*) FROM t WHERE note IN ('uno', 'two')", 2, 10s),
+            2);
+  const auto st = p.status();
+  EXPECT_EQ(st.divergences, 0u) << st.json;
+  EXPECT_EQ(st.diverged_sessions, 0u) << st.json;
+}
+
 TEST(dual_write, restart_in_phase_3_comes_back_in_phase_3_with_new_as_primary) {
   DW_SKIP_WITHOUT_PROXY();
   const std::string db = "dw_restart";

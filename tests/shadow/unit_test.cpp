@@ -365,6 +365,26 @@ TEST(unit, note_passthrough_tracks_prepare_set_and_named_parse) {
   EXPECT_TRUE(job.bytes.empty());
 }
 
+// The replay runs as a job of its own on a fresh connection: its reply tracker must expect
+// one ReadyForQuery per Query and per Sync, or its answers would be read as the next job's.
+TEST(unit, replay_job_lists_every_frame_and_is_not_compared) {
+  unit_builder b{builder_options()};
+  const wire set = query("SET application_name = 'x'");
+  const wire named = parse("s1", "INSERT INTO t VALUES ($1)");
+  for (const wire* f : {&set, &named}) b.note_passthrough(frame_of(*f), *f);
+  const shadow_job job = make_replay_job(b.replay_bytes());
+  EXPECT_EQ(types(job), "QPS");
+  EXPECT_EQ(job.bytes, concat({set, named, sync()}));
+  EXPECT_FALSE(job.compare_answers);
+  reply_tracker t;
+  for (char c : job.types) t.expect(c);
+  EXPECT_EQ(t.ready_expected(), 2u);
+  EXPECT_EQ(frontend_frame_types(concat({set, named})), (std::vector<char>{'Q', 'P'}));
+  // An incomplete frame ends the list.
+  const wire cut = concat({set, wire(named.begin(), named.begin() + 3)});
+  EXPECT_EQ(frontend_frame_types(cut), std::vector<char>{'Q'});
+}
+
 TEST(unit, bind_of_an_unknown_statement_is_taken_for_a_write) {
   unit_builder b{builder_options()};
   const wire bd = bind("", "never_seen");
