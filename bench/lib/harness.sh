@@ -169,18 +169,9 @@ dw_build_dwproxy() { # BUILD_LOG
     dw_proxy_problem="DW_PROXY_BIN=$DW_PROXY_BIN is not an executable file"
     return 1
   fi
-  dw_info "building dwproxy (cmake --preset release; log: $log)"
-  if ! (cd "$dw_repo" && cmake --preset release && cmake --build --preset release --target dwproxy) \
-    >"$log" 2>&1; then
-    tail -n 25 "$log" >&2
-    dw_proxy_problem="the Release build of dwproxy failed (cmake --build --preset release --target dwproxy)"
-    return 1
-  fi
+  : >"$log"
+  dw_release_build dwproxy "$log" proxy/dwproxy || return 1
   dw_proxy_bin=$dw_repo/build/release/proxy/dwproxy
-  [[ -x $dw_proxy_bin ]] || {
-    dw_proxy_problem="the build succeeded but $dw_proxy_bin is missing"
-    return 1
-  }
 }
 
 # Sets dw_dwctl_bin after dw_build_dwproxy: DW_DWCTL_BIN, else the dwctl of the same build
@@ -200,16 +191,23 @@ dw_build_dwctl() { # BUILD_LOG
     dw_info "using $dw_dwctl_bin (beside $dw_proxy_bin)"
     return 0
   fi
-  dw_info "building dwctl (cmake --build --preset release --target dwctl; log: $log)"
-  if ! (cd "$dw_repo" && cmake --preset release && cmake --build --preset release --target dwctl) \
+  dw_release_build dwctl "$log" control/dwctl || return 1
+  dw_dwctl_bin=$dw_repo/build/release/control/dwctl
+}
+
+# Builds TARGET with the Release preset (output appended to LOG) and checks that
+# build/release/PATH came out; on failure returns 1 with dw_proxy_problem saying why.
+dw_release_build() { # TARGET LOG PATH
+  local target=$1 log=$2 built=$dw_repo/build/release/$3
+  dw_info "building $target (cmake --preset release; log: $log)"
+  if ! (cd "$dw_repo" && cmake --preset release && cmake --build --preset release --target "$target") \
     >>"$log" 2>&1; then
     tail -n 25 "$log" >&2
-    dw_proxy_problem="the Release build of dwctl failed (cmake --build --preset release --target dwctl)"
+    dw_proxy_problem="the Release build of $target failed (cmake --build --preset release --target $target)"
     return 1
   fi
-  dw_dwctl_bin=$dw_repo/build/release/control/dwctl
-  [[ -x $dw_dwctl_bin ]] || {
-    dw_proxy_problem="the build succeeded but $dw_dwctl_bin is missing"
+  [[ -x $built ]] || {
+    dw_proxy_problem="the build succeeded but $built is missing"
     return 1
   }
 }
