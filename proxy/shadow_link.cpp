@@ -27,9 +27,7 @@ shadow_link::shadow_link(asio::io_context& context, shared_state& shared, identi
       finish_deadline_{context, clock::time_point::max()},
       replies_{context, clock::time_point::max()} {}
 
-shadow_link::~shadow_link() {
-  close();
-}
+shadow_link::~shadow_link() { drop_connection(); }
 
 std::chrono::milliseconds shadow_link::lag() const noexcept {
   if (queue_.empty()) return std::chrono::milliseconds{0};
@@ -74,8 +72,6 @@ void shadow_link::drop_connection() noexcept {
   work_.cancel();
   notify_progress();
 }
-
-void shadow_link::close() noexcept { drop_connection(); }
 
 void shadow_link::finish(std::chrono::milliseconds bound) {
   finishing_ = true;

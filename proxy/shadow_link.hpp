@@ -70,8 +70,6 @@ class shadow_link : public std::enable_shared_from_this<shadow_link> {
   /// queued jobs still run, within shadow.lag_bound_ms (past it: diverged), then the
   /// connection closes. A write the client saw committed must not be lost on its way.
   void finish(std::chrono::milliseconds bound);
-  /// Closes the connection and drops the queue at once (the shadow was given up).
-  void close() noexcept;
   /// True once attach() may try again (the backoff after a failure has run out).
   [[nodiscard]] bool may_retry() const noexcept;
 
