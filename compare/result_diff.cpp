@@ -163,6 +163,23 @@ void hash_value(row_hasher& h, std::span<const std::byte> v, std::uint32_t type_
   h.bytes(v.data(), v.size());
 }
 
+/// One value's hash: NULL has its own marker, never equal to any value (the empty string too).
+std::uint64_t value_hash(std::optional<std::span<const std::byte>> v, std::uint32_t type_oid,
+                         std::int16_t format, const tolerance& tol) {
+  row_hasher h;
+  if (v) {
+    hash_value(h, *v, type_oid, format, tol);
+  } else {
+    h.u8(0);
+  }
+  return h.value();
+}
+
+/// The second, independent mix of a hash kept beside the sum of a multiset.
+constexpr std::uint64_t multiset_mix(std::uint64_t hash) noexcept {
+  return splitmix64(hash ^ 0x5bd1e9955bd1e995ULL);
+}
+
 void append_rendered(std::string& out, std::optional<std::span<const std::byte>> v,
                      std::int16_t format) {
   if (!v) {
@@ -214,7 +231,32 @@ bool result_diff_summary::has(diff_reason r) const noexcept {
   return std::find(reasons.begin(), reasons.end(), r) != reasons.end();
 }
 
-result_diff::result_diff(result_diff_options options) : options_{std::move(options)} {}
+result_diff::result_diff(result_diff_options options) : options_{std::move(options)} {
+  if (options_.ordered)
+    order_ = options_.order_keys.empty() ? order_check::whole_row : order_check::pending;
+}
+
+std::vector<std::string> differing_columns(const std::vector<column_digest>& a,
+                                           const std::vector<column_digest>& b) {
+  std::vector<std::string> out;
+  const auto add = [&out](const std::string& name) {
+    if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+  };
+  std::vector<bool> paired(b.size(), false);
+  for (const auto& x : a) {
+    std::size_t j = 0;
+    while (j < b.size() && (paired[j] || b[j].name != x.name)) ++j;
+    if (j == b.size()) {
+      add(x.name);
+      continue;
+    }
+    paired[j] = true;
+    if (b[j].sum != x.sum || b[j].mix != x.mix) add(x.name);
+  }
+  for (std::size_t j = 0; j < b.size(); ++j)
+    if (!paired[j]) add(b[j].name);
+  return out;
+}
 
 void result_diff::on_row_description(result_side s, const protocol::row_description& m) {
   std::vector<column> cols;
@@ -224,7 +266,32 @@ void result_diff::on_row_description(result_side s, const protocol::row_descript
                                    f.name) != options_.ignored_columns.end();
     cols.push_back(column{std::string{f.name}, f.type_oid, f.format, ignored});
   }
-  state(s).columns = std::move(cols);
+  if (order_ == order_check::pending) resolve_order_keys(cols);
+  side_state& st = state(s);
+  st.digests.assign(cols.size(), digest_value{});
+  st.columns = std::move(cols);
+}
+
+void result_diff::resolve_order_keys(const std::vector<column>& cols) {
+  order_ = order_check::whole_row;
+  std::vector<std::size_t> indexes;
+  for (const auto& key : options_.order_keys) {
+    std::optional<std::size_t> found;
+    if (key.position > 0) {
+      if (static_cast<std::size_t>(key.position) <= cols.size())
+        found = static_cast<std::size_t>(key.position) - 1;
+    } else {
+      for (std::size_t i = 0; i < cols.size(); ++i) {
+        if (cols[i].name != key.column) continue;
+        if (found) return;  // two output columns of that name: which one orders is unknown
+        found = i;
+      }
+    }
+    if (!found) return;
+    if (!cols[*found].ignored) indexes.push_back(*found);
+  }
+  key_columns_ = std::move(indexes);
+  order_ = key_columns_.empty() ? order_check::none : order_check::keys;
 }
 
 void result_diff::on_data_row(result_side s, std::span<const std::byte> body) {
@@ -232,6 +299,7 @@ void result_diff::on_data_row(result_side s, std::span<const std::byte> body) {
   const std::vector<column>* cols = st.columns ? &*st.columns : nullptr;
   const tolerance tol{options_.float_abs_tolerance, options_.float_rel_tolerance,
                       options_.timestamp_tolerance_us};
+  if (order_ == order_check::pending) order_ = order_check::whole_row;  // no RowDescription yet
 
   protocol::message_reader r{body};
   const std::size_t n = r.count16(4);
@@ -239,30 +307,40 @@ void result_diff::on_data_row(result_side s, std::span<const std::byte> body) {
     st.malformed = true;
     return;
   }
-  row_hasher h;
+  value_hashes_.clear();
   for (std::size_t i = 0; i < n; ++i) {
     const auto v = r.nullable_bytes();
     if (!r.ok()) break;
-    if (cols != nullptr && (*cols)[i].ignored) continue;
-    if (!v) {
-      h.u8(0);  // NULL: its own marker, never equal to any value, the empty string included
-      continue;
-    }
-    hash_value(h, *v, cols != nullptr ? (*cols)[i].type_oid : 0,
-               cols != nullptr ? (*cols)[i].format : std::int16_t{1}, tol);
+    value_hashes_.push_back(value_hash(v, cols != nullptr ? (*cols)[i].type_oid : 0,
+                                       cols != nullptr ? (*cols)[i].format : std::int16_t{1}, tol));
   }
   if (!r.ok() || !r.at_end()) {
     st.malformed = true;
     return;
   }
+  row_hasher h;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (cols != nullptr && (*cols)[i].ignored) continue;
+    h.u64(value_hashes_[i]);
+    if (cols != nullptr) {
+      st.digests[i].sum += value_hashes_[i];
+      st.digests[i].mix ^= multiset_mix(value_hashes_[i]);
+    }
+  }
   const std::uint64_t hash = h.value();
-  if (options_.ordered) {
-    if (st.window.size() < options_.max_tracked_rows) st.window.push_back(hash);
-    st.sequence_hash = splitmix64(st.sequence_hash * 0x100000001b3ULL + hash);
+  if (order_ != order_check::none) {
+    std::uint64_t order_hash = hash;
+    if (order_ == order_check::keys) {
+      row_hasher k;
+      for (const std::size_t i : key_columns_) k.u64(i < n ? value_hashes_[i] : 0);
+      order_hash = k.value();
+    }
+    if (st.window.size() < options_.max_tracked_rows) st.window.push_back(order_hash);
+    st.sequence_hash = splitmix64(st.sequence_hash * 0x100000001b3ULL + order_hash);
   }
   ++st.rows;
   st.hash_sum += hash;
-  st.hash_xor ^= splitmix64(hash ^ 0x5bd1e9955bd1e995ULL);
+  st.hash_xor ^= multiset_mix(hash);
   track(hash, s == result_side::primary ? 1 : -1, body, cols);
 }
 
@@ -383,15 +461,19 @@ result_diff_summary result_diff::finish() const {
   const bool same_multiset = primary_.rows == shadow_.rows &&
                              primary_.hash_sum == shadow_.hash_sum &&
                              primary_.hash_xor == shadow_.hash_xor;
-  const bool same_sequence = !options_.ordered || primary_.sequence_hash == shadow_.sequence_hash;
+  const bool same_sequence =
+      order_ == order_check::none || primary_.sequence_hash == shadow_.sequence_hash;
   if (!same_multiset || !same_sequence) {
-    if (options_.ordered) {
+    if (order_ != order_check::none) {
+      // Equal windows of equal length locate nothing: by keys, rows may differ elsewhere.
       const std::size_t common = std::min(primary_.window.size(), shadow_.window.size());
       const auto mismatch = std::mismatch(
           primary_.window.begin(), primary_.window.begin() + static_cast<std::ptrdiff_t>(common),
           shadow_.window.begin());
       const auto pos = static_cast<std::size_t>(mismatch.first - primary_.window.begin());
-      if (pos < common || common < options_.max_tracked_rows) out.first_differing_row = pos;
+      const bool lengths_differ = primary_.window.size() != shadow_.window.size();
+      if (pos < common || (lengths_differ && common < options_.max_tracked_rows))
+        out.first_differing_row = pos;
     }
     std::string line = same_multiset ? "same rows in a different order" : "row contents differ";
     if (out.first_differing_row)
@@ -422,13 +504,25 @@ result_diff_summary result_diff::finish() const {
   return out;
 }
 
+std::vector<column_digest> result_diff::column_digests(result_side s) const {
+  const side_state& st = state(s);
+  std::vector<column_digest> out;
+  if (!st.columns) return out;
+  for (std::size_t i = 0; i < st.columns->size(); ++i) {
+    const column& c = (*st.columns)[i];
+    if (!c.ignored) out.push_back({c.name, st.digests[i].sum, st.digests[i].mix});
+  }
+  return out;
+}
+
 std::size_t result_diff::memory_bytes() const noexcept {
   constexpr std::size_t node_bytes =
       sizeof(std::pair<const std::uint64_t, tracked_row>) + 2 * sizeof(void*);
   std::size_t n = sizeof(*this);
   n += tracked_.bucket_count() * sizeof(void*) + tracked_.size() * node_bytes + tracked_text_bytes_;
+  n += (key_columns_.capacity() + value_hashes_.capacity()) * sizeof(std::uint64_t);
   for (const side_state* s : {&primary_, &shadow_}) {
-    n += s->window.capacity() * sizeof(std::uint64_t);
+    n += s->window.capacity() * sizeof(std::uint64_t) + s->digests.capacity() * sizeof(digest_value);
     if (s->columns) {
       n += s->columns->capacity() * sizeof(column);
       for (const auto& c : *s->columns) n += c.name.capacity();

@@ -7,10 +7,17 @@
 //  - Rows are compared as multisets: each row hashes to 64 bits, and each side keeps its row
 //    count, the sum of the hashes and the xor of a second mix of them. Equal (count, sum, xor)
 //    means equal multisets, up to 64-bit hash collisions.
-//  - With `ordered` (a top-level ORDER BY), each side also keeps a running hash of the row
-//    sequence, and the row hashes of its first max_tracked_rows positions, which locate the
-//    first differing position when it lies in that window. Rows whose ORDER BY keys tie may
-//    legitimately come back in another order; that is reported as a difference.
+//  - With `ordered` (a top-level ORDER BY), each side also keeps a running hash of the sequence
+//    of the rows' ORDER BY key values, and those hashes for its first max_tracked_rows
+//    positions, which locate the first differing position when it lies in that window. Rows
+//    whose keys tie may come back in either order without a difference. The keys are resolved
+//    against the first RowDescription (by name, or by position for ORDER BY n); ignored
+//    columns among them are dropped, and when all are ignored the order is not checked. When
+//    no keys are given, or one does not name exactly one column, or rows arrive before any
+//    RowDescription, the order of whole rows is checked instead (then ties may be reported).
+//  - For the noise detector, each side keeps per column an order-insensitive multiset hash of
+//    that column's values (column_digests()): comparing the primary's with the shadow's names
+//    the columns that differ, and comparing two runs on the primary names the noisy ones.
 //  - To show which rows differ, a map of row hash → (primary count − shadow count), holding
 //    each row's text truncated to max_sample_text bytes, is kept while it has at most
 //    max_tracked_rows entries; rows that both sides returned cancel out. Past the cap the map
@@ -37,6 +44,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "compare/read_shape.hpp"
 #include "protocol/backend_messages.hpp"
 
 namespace dw::compare {
@@ -45,6 +53,7 @@ enum class result_side : std::uint8_t { primary, shadow };
 
 struct result_diff_options {
   bool ordered = false;                     ///< the statement has a top-level ORDER BY
+  std::vector<order_key> order_keys;        ///< its keys (read_shape); empty: whole rows
   double float_abs_tolerance = 0;           ///< 0: no absolute tolerance
   double float_rel_tolerance = 0;           ///< 0: no relative tolerance
   std::int64_t timestamp_tolerance_us = 0;  ///< 0: timestamps compared exactly
@@ -84,6 +93,20 @@ struct result_diff_summary {
   [[nodiscard]] bool has(diff_reason r) const noexcept;
 };
 
+/// One column's values on one side, as an order-insensitive multiset hash.
+struct column_digest {
+  std::string name;
+  std::uint64_t sum = 0;
+  std::uint64_t mix = 0;
+
+  friend bool operator==(const column_digest&, const column_digest&) = default;
+};
+
+/// Names of the columns whose digests differ (each name once, in `a`'s order, then `b`'s); a
+/// column present on one side only counts as differing. Same-named columns pair up in order.
+[[nodiscard]] std::vector<std::string> differing_columns(const std::vector<column_digest>& a,
+                                                         const std::vector<column_digest>& b);
+
 class result_diff {
  public:
   explicit result_diff(result_diff_options options);
@@ -96,6 +119,10 @@ class result_diff {
 
   [[nodiscard]] result_diff_summary finish() const;
 
+  /// The side's columns (ignored ones left out) with the digests of the values fed so far;
+  /// empty before its RowDescription.
+  [[nodiscard]] std::vector<column_digest> column_digests(result_side s) const;
+
   /// Bytes held by the differ's containers (an estimate for the hash map's nodes).
   [[nodiscard]] std::size_t memory_bytes() const noexcept;
 
@@ -106,13 +133,18 @@ class result_diff {
     std::int16_t format = 0;
     bool ignored = false;
   };
+  struct digest_value {
+    std::uint64_t sum = 0;
+    std::uint64_t mix = 0;
+  };
   struct side_state {
     std::optional<std::vector<column>> columns;
+    std::vector<digest_value> digests;  ///< per column of `columns`
     std::uint64_t rows = 0;
     std::uint64_t hash_sum = 0;
     std::uint64_t hash_xor = 0;
     std::uint64_t sequence_hash = 0;
-    std::vector<std::uint64_t> window;  ///< ordered: row hashes of the first positions
+    std::vector<std::uint64_t> window;  ///< ordered: order hashes of the first positions
     std::optional<std::string> tag;
     std::optional<std::string> sqlstate;
     bool malformed = false;
@@ -122,15 +154,30 @@ class result_diff {
     std::string text;
   };
 
+  /// How the order of an ordered result is checked.
+  enum class order_check : std::uint8_t {
+    none,       ///< not ordered, or every key is an ignored column
+    pending,    ///< keys given, not yet resolved (no RowDescription seen)
+    keys,       ///< by the values of key_columns_
+    whole_row,  ///< by whole rows
+  };
+
   side_state& state(result_side s) noexcept {
     return s == result_side::primary ? primary_ : shadow_;
   }
+  const side_state& state(result_side s) const noexcept {
+    return s == result_side::primary ? primary_ : shadow_;
+  }
+  void resolve_order_keys(const std::vector<column>& cols);
   void track(std::uint64_t hash, std::int64_t delta, std::span<const std::byte> body,
              const std::vector<column>* columns);
 
   result_diff_options options_;
   side_state primary_;
   side_state shadow_;
+  order_check order_ = order_check::none;
+  std::vector<std::size_t> key_columns_;  ///< order_check::keys: column indexes
+  std::vector<std::uint64_t> value_hashes_;  ///< scratch: the current row's value hashes
   std::unordered_map<std::uint64_t, tracked_row> tracked_;
   std::size_t tracked_text_bytes_ = 0;
   bool tracked_overflowed_ = false;

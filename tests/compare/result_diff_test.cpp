@@ -1,5 +1,6 @@
-// result_diff: order-insensitive and ordered comparison, column types, NULL vs '', tolerances,
-// errors and tags, and a 1,000,000-row result in bounded memory.
+// result_diff: order-insensitive and ordered comparison (by ORDER BY keys, ties allowed), column
+// types, NULL vs '', tolerances, errors and tags, per-column digests for the noise detector, and
+// a 1,000,000-row result in bounded memory.
 #include "compare/result_diff.hpp"
 
 #include <gtest/gtest.h>
@@ -91,6 +92,134 @@ TEST(result_diff, order_by_respected) {
   ASSERT_TRUE(later.first_differing_row.has_value());
   EXPECT_EQ(*later.first_differing_row, 1U);
   EXPECT_EQ(compare(abc, cab, {}).verdict, result_verdict::match);
+}
+
+result_diff_options ordered_by(std::vector<order_key> keys) {
+  result_diff_options o;
+  o.ordered = true;
+  o.order_keys = std::move(keys);
+  return o;
+}
+
+// ORDER BY id: rows with the same id may come back in either order.
+const rows_t tied = {{"1", "a"}, {"1", "b"}, {"2", "c"}};
+const rows_t tied_swapped = {{"1", "b"}, {"1", "a"}, {"2", "c"}};
+
+TEST(result_diff, ties_on_order_by_keys_are_not_reported) {
+  EXPECT_EQ(compare(tied, tied_swapped, ordered_by({{"id", 0}})).verdict, result_verdict::match);
+  EXPECT_EQ(compare(tied, tied_swapped, ordered_by({{"", 1}})).verdict, result_verdict::match);
+  // Without keys the whole row orders, and the swap is a difference.
+  EXPECT_EQ(compare(tied, tied_swapped, ordered_by({})).verdict, result_verdict::mismatch);
+  // ORDER BY name, id: no tie, so the swap is a difference.
+  const auto r = compare(tied, tied_swapped, ordered_by({{"name", 0}, {"id", 0}}));
+  EXPECT_EQ(r.reasons, std::vector<diff_reason>{diff_reason::rows});
+  EXPECT_EQ(r.first_differing_row, std::optional<std::uint64_t>{0});
+}
+
+TEST(result_diff, order_by_keys_still_see_order_and_content) {
+  const rows_t swapped = {{"2", "c"}, {"1", "a"}, {"1", "b"}};
+  const auto order = compare(tied, swapped, ordered_by({{"id", 0}}));
+  EXPECT_EQ(order.reasons, std::vector<diff_reason>{diff_reason::rows});
+  EXPECT_NE(order.detail.find("different order"), std::string::npos) << order.detail;
+  EXPECT_EQ(order.first_differing_row, std::optional<std::uint64_t>{0});
+
+  // A non-key column changed: the keys are in order, the contents are not equal.
+  const rows_t changed = {{"1", "a"}, {"1", "B"}, {"2", "c"}};
+  const auto content = compare(tied, changed, ordered_by({{"id", 0}}));
+  EXPECT_EQ(content.reasons, std::vector<diff_reason>{diff_reason::rows});
+  EXPECT_NE(content.detail.find("row contents differ"), std::string::npos) << content.detail;
+  EXPECT_FALSE(content.first_differing_row.has_value());
+  EXPECT_EQ(content.shadow_only_rows, std::vector<std::string>{"('1', 'B')"});
+
+  // A row missing at the end: located after the common part.
+  const rows_t shorter = {{"1", "a"}, {"1", "b"}};
+  const auto missing = compare(tied, shorter, ordered_by({{"id", 0}}));
+  EXPECT_EQ(missing.first_differing_row, std::optional<std::uint64_t>{2});
+}
+
+TEST(result_diff, unresolvable_order_keys_fall_back_to_whole_rows) {
+  for (const auto& keys : {std::vector<order_key>{{"nope", 0}}, std::vector<order_key>{{"", 3}},
+                           std::vector<order_key>{{"id", 0}, {"", 9}}}) {
+    EXPECT_EQ(compare(tied, tied_swapped, ordered_by(keys)).verdict, result_verdict::mismatch);
+  }
+  // Two output columns called id: which one orders is unknown.
+  const auto twice = description({{"id", int4}, {"id", text_oid}});
+  EXPECT_EQ(compare(tied, tied_swapped, ordered_by({{"id", 0}}), twice).verdict,
+            result_verdict::mismatch);
+  // Rows before any RowDescription (no Describe): whole rows as well.
+  result_diff d{ordered_by({{"", 1}})};
+  for (const auto& r : tied) d.on_data_row(result_side::primary, data_row(r));
+  for (const auto& r : tied_swapped) d.on_data_row(result_side::shadow, data_row(r));
+  EXPECT_EQ(d.finish().verdict, result_verdict::mismatch);
+}
+
+TEST(result_diff, ignored_order_keys_are_dropped) {
+  auto opts = ordered_by({{"name", 0}, {"id", 0}});
+  opts.ignored_columns = {"name"};
+  EXPECT_EQ(compare(tied, tied_swapped, opts).verdict, result_verdict::match);
+  // Ordered only by an ignored column: the order is not checked at all.
+  auto only = ordered_by({{"name", 0}});
+  only.ignored_columns = {"name"};
+  const rows_t reversed = {{"2", "c"}, {"1", "b"}, {"1", "a"}};
+  EXPECT_EQ(compare(tied, reversed, only).verdict, result_verdict::match);
+}
+
+TEST(result_diff, column_digests_name_the_differing_columns) {
+  const auto desc = description({{"id", int4}, {"name", text_oid}, {"at", timestamptz}});
+  const rows_t primary = {{"1", "a", "2026-01-01 00:00:00+00"}, {"2", "b", std::nullopt}};
+  const auto run = [&](const rows_t& p, const rows_t& s, result_diff_options o = {}) {
+    result_diff d{std::move(o)};
+    feed(d, result_side::primary, desc, p, "SELECT 2");
+    feed(d, result_side::shadow, desc, s, "SELECT 2");
+    return differing_columns(d.column_digests(result_side::primary),
+                             d.column_digests(result_side::shadow));
+  };
+  // Order does not matter; a changed value names its column; NULL vs '' too.
+  EXPECT_TRUE(run(primary, {primary[1], primary[0]}).empty());
+  EXPECT_EQ(run(primary, {{"1", "a", "2026-01-01 00:00:00+00"}, {"2", "B", std::nullopt}}),
+            std::vector<std::string>{"name"});
+  EXPECT_EQ(run(primary, {{"1", "a", "2026-01-01 00:00:01+00"}, {"2", "b", ""}}),
+            std::vector<std::string>{"at"});
+  // Within the tolerance: equal digests.
+  result_diff_options tol;
+  tol.timestamp_tolerance_us = 1'000'000;
+  EXPECT_TRUE(run(primary, {{"1", "a", "2026-01-01 00:00:00.5+00"}, primary[1]}, tol).empty());
+  // Ignored columns have no digest.
+  result_diff_options ignore;
+  ignore.ignored_columns = {"name"};
+  EXPECT_TRUE(run(primary, {{"1", "x", "2026-01-01 00:00:00+00"}, primary[1]}, ignore).empty());
+  result_diff d{ignore};
+  d.on_row_description(result_side::primary, desc);
+  const auto digests = d.column_digests(result_side::primary);
+  ASSERT_EQ(digests.size(), 2U);
+  EXPECT_EQ(digests[0].name, "id");
+  EXPECT_EQ(digests[1].name, "at");
+  EXPECT_TRUE(d.column_digests(result_side::shadow).empty());  // no RowDescription yet
+}
+
+TEST(result_diff, noisy_columns_from_a_second_primary_run) {
+  // now() in column "at": the first run, the shadow and a re-run on the primary all differ
+  // there, and only there; the shadow also differs in "name", which the re-run does not.
+  const auto desc = description({{"id", int4}, {"name", text_oid}, {"at", timestamptz}});
+  result_diff first{{}};
+  feed(first, result_side::primary, desc, {{"1", "a", "2026-01-01 00:00:00+00"}}, "SELECT 1");
+  feed(first, result_side::shadow, desc, {{"1", "A", "2026-01-01 00:00:02+00"}}, "SELECT 1");
+  result_diff rerun{{}};
+  feed(rerun, result_side::primary, desc, {{"1", "a", "2026-01-01 00:00:01+00"}}, "SELECT 1");
+  const auto mismatching = differing_columns(first.column_digests(result_side::primary),
+                                             first.column_digests(result_side::shadow));
+  const auto noisy = differing_columns(first.column_digests(result_side::primary),
+                                       rerun.column_digests(result_side::primary));
+  EXPECT_EQ(mismatching, (std::vector<std::string>{"name", "at"}));
+  EXPECT_EQ(noisy, std::vector<std::string>{"at"});
+}
+
+TEST(result_diff, differing_columns_pairs_by_name) {
+  const std::vector<column_digest> a = {{"id", 1, 1}, {"x", 2, 2}, {"x", 3, 3}, {"gone", 4, 4}};
+  const std::vector<column_digest> b = {{"x", 2, 2}, {"id", 1, 1}, {"x", 3, 9}, {"new", 5, 5}};
+  EXPECT_EQ(differing_columns(a, b), (std::vector<std::string>{"x", "gone", "new"}));
+  EXPECT_TRUE(differing_columns(a, a).empty());
+  EXPECT_EQ(differing_columns({}, {{"only", 0, 0}}), std::vector<std::string>{"only"});
 }
 
 TEST(result_diff, changed_row_is_shown_per_side) {
@@ -274,9 +403,7 @@ TEST(result_diff, million_rows_in_bounded_memory_sequential) {
 
 TEST(result_diff, million_rows_interleaved_keep_a_sample) {
   const auto desc = description({{"id", int8}, {"name", text_oid}});
-  result_diff_options opts;
-  opts.ordered = true;
-  result_diff d{opts};
+  result_diff d{ordered_by({{"id", 0}})};
   d.on_row_description(result_side::primary, desc);
   d.on_row_description(result_side::shadow, desc);
   std::size_t peak = 0;
@@ -294,8 +421,11 @@ TEST(result_diff, million_rows_interleaved_keep_a_sample) {
   EXPECT_EQ(r.shadow_only_rows, std::vector<std::string>{"('777777', 'changed')"});
   ASSERT_EQ(r.primary_only_rows.size(), 1U);
   EXPECT_EQ(r.primary_only_rows[0].rfind("('777777', 'row ", 0), 0U) << r.primary_only_rows[0];
-  // Past the ordered window: the position is not known exactly.
+  // The ORDER BY key (id) is in order throughout: no position to report.
   EXPECT_FALSE(r.first_differing_row.has_value());
+  EXPECT_EQ(differing_columns(d.column_digests(result_side::primary),
+                              d.column_digests(result_side::shadow)),
+            std::vector<std::string>{"name"});
 }
 
 }  // namespace
