@@ -374,7 +374,9 @@ void result_diff::track(std::uint64_t hash, std::int64_t delta, std::span<const 
     append_rendered(text, v, cols != nullptr ? (*cols)[i].format : std::int16_t{1});
   }
   if (text.size() > options_.max_sample_text) {
-    text.resize(options_.max_sample_text);
+    std::size_t cut = options_.max_sample_text;  // at a UTF-8 character boundary
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0U) == 0x80U) --cut;
+    text.resize(cut);
     text += "...";
   } else {
     text += ')';

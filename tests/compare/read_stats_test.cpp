@@ -285,6 +285,13 @@ TEST(read_stats, texts_and_examples_are_truncated) {
   u.statement = long_text;  // "SELECT '" is 8 bytes; 11 would split the second é
   utf8.record(u, t0);
   EXPECT_EQ(utf8.worst(1)[0].statement, "SELECT 'é...");
+
+  // JSON needs valid UTF-8: a LATIN1 client's bytes, overlong forms and surrogates become '?'.
+  read_stats latin1;
+  auto l = sample(1, sample_outcome::match);
+  l.statement = "SELECT 'caf\xe9', '\xc0\xaf', '\xed\xa0\x80', '\xf0\x9f\x98\x80'";
+  latin1.record(l, t0);
+  EXPECT_EQ(latin1.worst(1)[0].statement, "SELECT 'caf?', '?" "?', '?" "?" "?', '\xf0\x9f\x98\x80'");
 }
 
 TEST(read_stats, learnt_noise) {
