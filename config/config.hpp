@@ -90,6 +90,24 @@ struct shadow_settings {
   std::string serialize_tables;          ///< comma-separated: every write to these runs one at a time
 };
 
+/// Phases 2 and 3: plain reads sampled, also run on the shadow and compared
+/// (docs/shadow-reads.md).
+struct shadow_read_settings {
+  double sample_rate = 0.1;        ///< fraction of plain reads compared
+  bool in_cutover = true;          ///< also sample in phase 3 (reads then also run on OLD)
+  std::string always;              ///< comma-separated fingerprints (hex) always sampled
+  std::string never;               ///< comma-separated fingerprints never sampled
+  std::size_t max_pending = 8;     ///< a session's shadow queue past this: the sample is skipped
+  std::string ignore_columns;      ///< comma-separated "column" or "table.column"
+  double float_abs_tolerance = 0;
+  double float_rel_tolerance = 0;
+  std::chrono::milliseconds timestamp_tolerance{0};
+  bool noise_check = true;          ///< re-run a mismatching read on the primary
+  std::size_t max_noise_checks = 4; ///< re-runs at once, process-wide
+  std::size_t max_fingerprints = 1000;
+  std::size_t sample_rows = 3;      ///< differing rows kept per side for `dwctl diffs`
+};
+
 struct divergence_log_settings {
   std::string path = "dwproxy-divergences.jsonl";
   std::size_t max_bytes = 64u << 20;
@@ -101,6 +119,23 @@ struct divergence_log_settings {
 
 struct flip_settings {
   std::chrono::milliseconds drain_timeout{5000};  ///< in-flight transactions get this long to end
+};
+
+/// Gates the control plane adds to the built-in ones (control/phase_machine.hpp).
+struct gate_settings {
+  std::size_t min_read_samples = 100;     ///< sampled reads 2 -> 3 needs; 0: read-diff gate off
+  double max_mismatch_rate = 0.001;      ///< read mismatches / samples 2 -> 3 tolerates
+  unsigned read_window_s = 600;          ///< the reads the gate judges: this many last seconds
+};
+
+/// Phase 3's automatic rollback to phase 2 (docs/shadow-reads.md).
+struct rollback_settings {
+  bool automatic = false;
+  double max_mismatch_rate = 0.01;  ///< sampled-read mismatch rate over the window that fires
+  double latency_ratio = 2.0;       ///< NEW p99 over OLD p99 that fires; 0: latency trigger off
+  unsigned window_s = 60;
+  std::size_t min_samples = 50;      ///< fewer sampled reads in the window: no verdict
+  std::chrono::milliseconds check_interval{1000};
 };
 
 struct logging {
@@ -118,8 +153,11 @@ struct config {
   dw::config::limits limits;  // qualified: the member name shadows the type
   logging log;
   shadow_settings shadow;
+  shadow_read_settings shadow_reads;
   divergence_log_settings divergence_log;
   flip_settings flip;
+  gate_settings gates;
+  rollback_settings rollback;
   int phase = 0;                 ///< initial phase when no state file says otherwise
   std::string state_file;        ///< where the phase is persisted; empty: not persisted
   std::string control_socket;    ///< Unix control socket path; empty: none

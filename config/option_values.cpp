@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cmath>
 #include <stdexcept>
 #include <vector>
 
@@ -57,6 +58,18 @@ std::string set_integer(const option& o, field_ref f, std::string_view text) {
           kind_mismatch(o);
       },
       f);
+  return {};
+}
+
+std::string set_number(const option& o, field_ref f, std::string_view text) {
+  double v = 0;
+  const auto* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, v);
+  if (ec != std::errc{} || ptr != end || !std::isfinite(v)) return "expected a number such as 0.25";
+  if (v < static_cast<double>(o.min) || v > static_cast<double>(o.max))
+    return std::string{o.leaf()} + " must be " + std::to_string(o.min) + "-" +
+           std::to_string(o.max);
+  field_as<double>(o, f) = v;
   return {};
 }
 
@@ -177,6 +190,8 @@ std::string assign(const option& o, field_ref f, std::string_view text, const fs
     case option_kind::integer:
     case option_kind::milliseconds:
       return set_integer(o, f, text);
+    case option_kind::number:
+      return set_number(o, f, text);
     case option_kind::boolean:
       return set_boolean(o, f, text);
     case option_kind::choice:

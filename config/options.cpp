@@ -107,6 +107,55 @@ constexpr option table[] = {
    "read other rows without locking them (INSERT ... SELECT, UPDATE ... FROM)",
    [](config& c) -> field_ref { return &c.shadow.serialize_tables; }},
 
+  {"shadow_reads.sample_rate", option_kind::number, "0.1", true, false,
+   "Fraction of plain reads that phase 2 also runs on the shadow and compares with the "
+   "primary's answer, off the client's path",
+   [](config& c) -> field_ref { return &c.shadow_reads.sample_rate; }, 0, 1},
+  {"shadow_reads.in_cutover", option_kind::boolean, "true", true, false,
+   "Sample reads in phase 3 too (they then also run on OLD); needed by the latency trigger of "
+   "rollback.automatic",
+   [](config& c) -> field_ref { return &c.shadow_reads.in_cutover; }},
+  {"shadow_reads.always", option_kind::string, "", true, false,
+   "Comma-separated query fingerprints (16 hex digits, as `dwctl diffs` shows them) compared "
+   "every time, whatever sample_rate says",
+   [](config& c) -> field_ref { return &c.shadow_reads.always; }},
+  {"shadow_reads.never", option_kind::string, "", true, false,
+   "Comma-separated query fingerprints never compared",
+   [](config& c) -> field_ref { return &c.shadow_reads.never; }},
+  {"shadow_reads.max_pending", option_kind::integer, "8", true, false,
+   "Jobs waiting on a session's shadow past which a chosen read is skipped (and counted) "
+   "rather than queued: the client is never delayed for a sample",
+   [](config& c) -> field_ref { return &c.shadow_reads.max_pending; }, 1, 100000},
+  {"shadow_reads.ignore_columns", option_kind::string, "", true, false,
+   "Comma-separated result columns left out of the comparison: `column` anywhere, or "
+   "`table.column` in statements that read that table",
+   [](config& c) -> field_ref { return &c.shadow_reads.ignore_columns; }},
+  {"shadow_reads.float_abs_tolerance", option_kind::number, "0", true, false,
+   "float4/float8/numeric values closer than this compare equal (bucketed, see "
+   "docs/shadow-reads.md); 0 = exact",
+   [](config& c) -> field_ref { return &c.shadow_reads.float_abs_tolerance; }, 0, 1'000'000'000},
+  {"shadow_reads.float_rel_tolerance", option_kind::number, "0", true, false,
+   "Relative tolerance for float4/float8/numeric values; 0 = exact",
+   [](config& c) -> field_ref { return &c.shadow_reads.float_rel_tolerance; }, 0, 1},
+  {"shadow_reads.timestamp_tolerance_ms", option_kind::milliseconds, "0", true, false,
+   "timestamp/timestamptz values within this compare equal (bucketed); 0 = exact",
+   [](config& c) -> field_ref { return &c.shadow_reads.timestamp_tolerance; }, 0, one_hour_ms},
+  {"shadow_reads.noise_check", option_kind::boolean, "true", true, false,
+   "Re-run a mismatching read (taken outside a transaction) on the primary: columns that "
+   "differ between two primary runs are noise, reported apart from mismatches",
+   [](config& c) -> field_ref { return &c.shadow_reads.noise_check; }},
+  {"shadow_reads.max_noise_checks", option_kind::integer, "4", true, false,
+   "Noise re-runs at once, process-wide (each opens a short connection to the primary); "
+   "past it the mismatch is reported as such",
+   [](config& c) -> field_ref { return &c.shadow_reads.max_noise_checks; }, 0, 1000},
+  {"shadow_reads.max_fingerprints", option_kind::integer, "1000", false, false,
+   "Query shapes with statistics of their own; later ones are counted together",
+   [](config& c) -> field_ref { return &c.shadow_reads.max_fingerprints; }, 1, 1'000'000},
+  {"shadow_reads.sample_rows", option_kind::integer, "3", true, false,
+   "Differing rows kept per side as an example (shown only when divergence_log.redaction "
+   "is not values_and_literals)",
+   [](config& c) -> field_ref { return &c.shadow_reads.sample_rows; }, 0, 100},
+
   {"divergence_log.path", option_kind::path, "dwproxy-divergences.jsonl", false, false,
    "Append-only JSON-lines file of divergences (one record per event)",
    [](config& c) -> field_ref { return &c.divergence_log.path; }},
@@ -131,6 +180,40 @@ constexpr option table[] = {
    "During a flip, how long in-flight transactions and shadow queues get to finish; past it "
    "the flip is abandoned and traffic resumes on the old primary",
    [](config& c) -> field_ref { return &c.flip.drain_timeout; }, 1, one_hour_ms},
+
+  {"gates.min_read_samples", option_kind::integer, "100", false, false,
+   "Sampled reads (shadow_reads.*) compared over gates.read_window_s that moving 2 -> 3 "
+   "needs; 0 = no read-diff gate",
+   [](config& c) -> field_ref { return &c.gates.min_read_samples; }, 0, 1'000'000'000},
+  {"gates.max_mismatch_rate", option_kind::number, "0.001", false, false,
+   "Highest sampled-read mismatch rate (mismatches / samples, noise not counted) over "
+   "gates.read_window_s that moving 2 -> 3 accepts",
+   [](config& c) -> field_ref { return &c.gates.max_mismatch_rate; }, 0, 1},
+  {"gates.read_window_s", option_kind::integer, "600", false, false,
+   "The read-diff gate judges the sampled reads of this many last seconds",
+   [](config& c) -> field_ref { return &c.gates.read_window_s; }, 10, 86'400},
+
+  {"rollback.automatic", option_kind::boolean, "false", false, false,
+   "In phase 3, move back to phase 2 on its own when a trigger below fires (logged at warn, "
+   "listed in `dwctl status`)",
+   [](config& c) -> field_ref { return &c.rollback.automatic; }},
+  {"rollback.max_mismatch_rate", option_kind::number, "0.01", false, false,
+   "Trigger: sampled-read mismatch rate over rollback.window_s above this",
+   [](config& c) -> field_ref { return &c.rollback.max_mismatch_rate; }, 0, 1},
+  {"rollback.latency_ratio", option_kind::number, "2.0", false, false,
+   "Trigger: NEW's p99 read latency above this many times OLD's over rollback.window_s, both "
+   "measured on the same sampled reads; 0 = latency trigger off",
+   [](config& c) -> field_ref { return &c.rollback.latency_ratio; }, 0, 1000},
+  {"rollback.window_s", option_kind::integer, "60", false, false,
+   "The triggers judge the sampled reads of this many last seconds",
+   [](config& c) -> field_ref { return &c.rollback.window_s; }, 5, 86'400},
+  {"rollback.min_samples", option_kind::integer, "50", false, false,
+   "Fewer sampled reads in the window than this: no verdict (a handful of slow reads must "
+   "not flip the migration back)",
+   [](config& c) -> field_ref { return &c.rollback.min_samples; }, 1, 1'000'000'000},
+  {"rollback.check_interval_ms", option_kind::milliseconds, "1000", false, false,
+   "How often phase 3 checks the triggers",
+   [](config& c) -> field_ref { return &c.rollback.check_interval; }, 100, one_hour_ms},
 
   {"control.socket", option_kind::socket_path, "", false, false,
    "Unix socket for dwctl; empty = no control socket",

@@ -29,6 +29,7 @@ enum class option_kind : std::uint8_t {
   scram_verifier,  ///< secret in pg_authid form SCRAM-SHA-256$<iter>:<salt>$<StoredKey>:<ServerKey>
   integer,         ///< decimal within [min, max]
   milliseconds,    ///< decimal count of milliseconds within [min, max]
+  number,          ///< decimal fraction (0.05, 2.5) within [min, max]
   boolean,         ///< true/false (yes/no and on/off accepted)
   choice,          ///< one of `choices`
   listen_list,     ///< one or more listen addresses (config/listen_address.hpp)
@@ -38,7 +39,7 @@ enum class option_kind : std::uint8_t {
 /// Where an option is stored. One alternative per C++ type the config structs use.
 using field_ref =
     std::variant<std::string*, secret*, bool*, int*, unsigned*, std::uint16_t*, std::size_t*,
-                 std::chrono::milliseconds*, tls_mode*, std::vector<listen_address>*>;
+                 std::chrono::milliseconds*, double*, tls_mode*, std::vector<listen_address>*>;
 
 /// Finds the field in its owning object. The alternative chosen is the option's scope.
 using accessor = std::variant<field_ref (*)(config&), field_ref (*)(backend&), field_ref (*)(user&),
@@ -55,7 +56,7 @@ struct option {
   bool required;                   ///< must be given wherever its scope appears
   std::string_view doc;
   accessor field;
-  std::int64_t min = 0;  ///< integer and milliseconds kinds only
+  std::int64_t min = 0;  ///< integer, milliseconds and number kinds only
   std::int64_t max = 0;
   std::span<const std::string_view> choices = {};  ///< choice kind; tls_mode in enum order
 

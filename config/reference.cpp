@@ -130,6 +130,8 @@ std::string type_name(const option& o) {
       return "integer" + range();
     case option_kind::milliseconds:
       return "milliseconds" + range();
+    case option_kind::number:
+      return "number" + range();
     case option_kind::boolean:
       return "boolean";
     case option_kind::listen_list:

@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <optional>
 #include <ostream>
 #include <system_error>
 
@@ -31,6 +32,11 @@ commands:
   pause               stop admitting new transactions (clients wait)
   resume              admit transactions again
   ack                 acknowledge recorded divergences so the gates open again
+  diffs [--limit N] [--reset]
+                      sampled-read comparisons (phases 2-3): totals, the gate's
+                      window, and the N (default 10, at most 100) worst query
+                      shapes with a side-by-side example; --reset clears the
+                      statistics after showing them (after NEW was fixed)
   help                this text
 
 options:
@@ -63,14 +69,32 @@ outcome<std::chrono::milliseconds> parse_timeout(std::string_view v) {
 
 outcome<command> parse_command(std::string_view word) {
   if (word == "ack" || word == "ack-divergence") return command::ack_divergence;
-  for (auto c : {command::status, command::phase, command::pause, command::resume, command::help})
+  for (auto c : {command::status, command::phase, command::pause, command::resume, command::diffs,
+                 command::help})
     if (command_name(c) == word) return c;
   return fail("unknown command '" + std::string(word) + "'");
 }
 
+/// Flags that belong to one command only; checked against the command once it is known.
+struct command_flags {
+  bool force = false;
+  bool reset = false;
+  std::optional<std::string_view> limit;
+};
+
+outcome<void> apply_diffs_flags(const command_flags& f, cli_options& o) {
+  o.req.reset = f.reset;
+  if (!f.limit) return {};
+  auto n = parse_diffs_limit(*f.limit);
+  if (!n) return n.error();
+  o.req.limit = *n;
+  return {};
+}
+
 /// Fills the request from the positional words: COMMAND [N].
-outcome<void> parse_positionals(const std::vector<std::string_view>& words, bool force,
-                                cli_options& o) {
+outcome<void> parse_positionals(const std::vector<std::string_view>& words,
+                                const command_flags& flags, cli_options& o) {
+  const bool force = flags.force;
   if (words.empty()) return fail("no command given");
   auto cmd = parse_command(words[0]);
   if (!cmd) return cmd.error();
@@ -87,6 +111,8 @@ outcome<void> parse_positionals(const std::vector<std::string_view>& words, bool
   if (words.size() > 1)
     return fail(fmt::format("{} takes no arguments, got '{}'", words[0], words[1]));
   if (force) return fail("--force goes with phase only");
+  if (*cmd == command::diffs) return apply_diffs_flags(flags, o);
+  if (flags.reset || flags.limit) return fail("--limit and --reset go with diffs only");
   return {};
 }
 
@@ -115,7 +141,7 @@ outcome<cli_options> parse_cli(std::span<const std::string_view> args, const cha
   o.socket_path = env_socket != nullptr && *env_socket != '\0' ? std::string(env_socket)
                                                                : std::string(default_socket_path);
   std::vector<std::string_view> words;
-  bool force = false;
+  command_flags flags;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const auto a = args[i];
     auto value = [&]() -> outcome<std::string_view> {
@@ -125,7 +151,13 @@ outcome<cli_options> parse_cli(std::span<const std::string_view> args, const cha
     if (a == "--json") {
       o.json = true;
     } else if (a == "--force") {
-      force = true;
+      flags.force = true;
+    } else if (a == "--reset") {
+      flags.reset = true;
+    } else if (a == "--limit") {
+      auto v = value();
+      if (!v) return v.error();
+      flags.limit = *v;
     } else if (a == "-h" || a == "--help") {
       o.show_help = true;
       return o;
@@ -145,7 +177,7 @@ outcome<cli_options> parse_cli(std::span<const std::string_view> args, const cha
       words.push_back(a);
     }
   }
-  if (auto filled = parse_positionals(words, force, o); !filled) return filled.error();
+  if (auto filled = parse_positionals(words, flags, o); !filled) return filled.error();
   return o;
 }
 

@@ -38,10 +38,11 @@ std::string line_of(const request& r) {
 
 /// A mutating command waiting for, or being run by, the worker.
 struct queued_job {
-  queued_job(strand_type s, request r, clock_type::time_point d)
-      : req{r}, deadline{d}, replied{s} {}
+  queued_job(strand_type s, request r, clock_type::time_point d, std::string why)
+      : req{r}, deadline{d}, automatic{std::move(why)}, replied{s} {}
   request req;
   clock_type::time_point deadline;
+  std::string automatic;       ///< set: an automatic rollback, and why
   asio::steady_timer replied;  ///< cancelled once `reply` is set
   std::optional<response> reply;
   bool abandoned = false;  ///< its caller was told it timed out: do not start it
@@ -52,6 +53,14 @@ struct queued_job {
 service_options service_options_from(const config::config& cfg) {
   service_options o;
   o.state_file = cfg.state_file;
+  o.gates.min_diff_samples = cfg.gates.min_read_samples;
+  o.gates.max_diff_rate = cfg.gates.max_mismatch_rate;
+  o.rollback.automatic = cfg.rollback.automatic;
+  o.rollback.bounds.max_mismatch_rate = cfg.rollback.max_mismatch_rate;
+  o.rollback.bounds.latency_ratio = cfg.rollback.latency_ratio;
+  o.rollback.bounds.min_samples = cfg.rollback.min_samples;
+  o.rollback.bounds.window = std::chrono::seconds{cfg.rollback.window_s};
+  o.rollback.check_interval = cfg.rollback.check_interval;
   return o;
 }
 
@@ -61,7 +70,8 @@ struct command_service::impl : std::enable_shared_from_this<impl> {
         proxy{p},
         opts{std::move(o)},
         state{std::move(initial)},
-        wake_worker{strand} {}
+        wake_worker{strand},
+        rollback_timer{strand} {}
 
   strand_type strand;
   proxy_control& proxy;
@@ -70,11 +80,13 @@ struct command_service::impl : std::enable_shared_from_this<impl> {
   std::deque<std::shared_ptr<queued_job>> queue;
   std::shared_ptr<queued_job> running;
   asio::steady_timer wake_worker;
+  asio::steady_timer rollback_timer;
+  std::deque<auto_action> auto_actions;  ///< the last max_auto_actions, oldest first
   bool worker_started = false;
   bool stopped = false;
 
   asio::awaitable<response> handle(request r);
-  asio::awaitable<response> submit(const request& r);
+  asio::awaitable<response> submit(const request& r, std::string automatic = {});
   asio::awaitable<void> worker();
   std::string timeout_reason(const queued_job& j) const;
   void shutdown();
@@ -82,8 +94,13 @@ struct command_service::impl : std::enable_shared_from_this<impl> {
   asio::awaitable<response> run(const request& r, clock_type::time_point deadline);
   asio::awaitable<std::optional<status_snapshot>> snapshot(clock_type::time_point deadline);
   asio::awaitable<response> status();
-  asio::awaitable<response> move(const request& r, clock_type::time_point deadline);
-  response record_move(const move_plan& plan, move_data data, const move_report& report);
+  asio::awaitable<response> move(const request& r, clock_type::time_point deadline,
+                                 const std::string& automatic = {});
+  response record_move(const move_plan& plan, move_data data, const move_report& report,
+                       const std::string& automatic);
+  asio::awaitable<response> diffs(const request& r);
+  asio::awaitable<void> rollback_checker();
+  asio::awaitable<void> roll_back(std::string reason);
   asio::awaitable<response> pause();
   asio::awaitable<response> resume();
   asio::awaitable<response> acknowledge();
@@ -99,7 +116,8 @@ asio::awaitable<response> command_service::impl::handle(request r) {
   co_return co_await submit(r);
 }
 
-asio::awaitable<response> command_service::impl::submit(const request& r) {
+asio::awaitable<response> command_service::impl::submit(const request& r, std::string automatic) {
+  if (stopped) co_return error_response("control is shutting down; nothing was done");
   if (!worker_started) {  // here, not in the constructor: worker() needs shared_from_this()
     worker_started = true;
     asio::co_spawn(strand, worker(), [](std::exception_ptr e) {
@@ -107,7 +125,7 @@ asio::awaitable<response> command_service::impl::submit(const request& r) {
     });
   }
   const auto deadline = clock_type::now() + opts.command_deadline;
-  auto job = std::make_shared<queued_job>(strand, r, deadline);
+  auto job = std::make_shared<queued_job>(strand, r, deadline, std::move(automatic));
   job->replied.expires_at(deadline + reply_grace);
   queue.push_back(job);
   wake_worker.cancel();
@@ -135,7 +153,13 @@ asio::awaitable<void> command_service::impl::worker() {
     }
     // Waits for the proxy's answer however late: starting the next command while this one
     // may still be flipping is exactly the interleaving the queue exists to prevent.
-    response reply = co_await run(running->req, running->deadline);
+    // Not a conditional expression: GCC 12 miscompiles co_await inside ?: (the result's
+    // strings ended up pointing into this frame).
+    response reply;
+    if (running->automatic.empty())
+      reply = co_await run(running->req, running->deadline);
+    else
+      reply = co_await move(running->req, running->deadline, running->automatic);
     running->reply = std::move(reply);
     running->replied.cancel();
     running.reset();
@@ -169,6 +193,7 @@ void command_service::impl::shutdown() {
     running->replied.cancel();
   }
   wake_worker.cancel();
+  rollback_timer.cancel();
 }
 
 // --- commands ------------------------------------------------------------------------------
@@ -186,6 +211,8 @@ asio::awaitable<response> command_service::impl::run(const request& r,
       co_return co_await resume();
     case command::ack_divergence:
       co_return co_await acknowledge();
+    case command::diffs:
+      co_return co_await diffs(r);
     case command::help:
       co_return help();
   }
@@ -216,14 +243,23 @@ asio::awaitable<response> command_service::impl::status() {
     s.next_blocked_by = check_gates(*s.next, s.proxy.gates, opts.gates);
   }
   s.queued_commands = queue.size() + (running ? 1u : 0u);
+  s.auto_actions.assign(auto_actions.begin(), auto_actions.end());
   co_return response{true, {}, std::move(s)};
 }
 
 asio::awaitable<response> command_service::impl::move(const request& r,
-                                                      clock_type::time_point deadline) {
+                                                      clock_type::time_point deadline,
+                                                      const std::string& automatic) {
   move_data data;
   data.current = data.from = state.current;
   data.target = r.target;
+  if (!automatic.empty() && state.current != phase::cutover)
+    // An operator moved first while the rollback waited in the queue: their move stands.
+    co_return response{false,
+                       fmt::format("the automatic rollback found phase {} instead of 3 "
+                                   "(cutover); nothing was done",
+                                   describe(state.current)),
+                       std::move(data)};
   auto snap = co_await snapshot(deadline);
   if (!snap)
     co_return response{false, "the proxy did not report its gates in time; nothing was changed",
@@ -243,6 +279,7 @@ asio::awaitable<response> command_service::impl::move(const request& r,
   data.overridden = plan.overridden;
   if (plan.kind == move_kind::none) co_return response{true, {}, std::move(data)};
 
+  if (plan.forced) spdlog::warn("control: --force given: {}", plan.summary());
   spdlog::info("control: moving {}", plan.summary());
   auto result = co_await await_callback<outcome<move_report>>(
       strand, no_deadline,
@@ -255,14 +292,18 @@ asio::awaitable<response> command_service::impl::move(const request& r,
                                    result->error().message, describe(state.current)),
                        std::move(data)};
   }
-  co_return record_move(plan, std::move(data), **result);
+  co_return record_move(plan, std::move(data), **result, automatic);
 }
 
 response command_service::impl::record_move(const move_plan& plan, move_data data,
-                                            const move_report& report) {
+                                            const move_report& report,
+                                            const std::string& automatic) {
   const phase before = state.current;
   // The proxy runs in the new phase now whatever the disk says, so memory follows it first.
-  state = {plan.to, std::chrono::system_clock::now(), plan.summary(), plan.forced};
+  std::string reason = automatic.empty()
+                           ? plan.summary()
+                           : fmt::format("automatic rollback, {}: {}", plan.summary(), automatic);
+  state = {plan.to, std::chrono::system_clock::now(), std::move(reason), plan.forced};
   data.current = plan.to;
   data.changed = true;
   data.report = report;
@@ -306,6 +347,67 @@ asio::awaitable<response> command_service::impl::acknowledge() {
   co_return response{true, {}, ack_data{**r}};
 }
 
+asio::awaitable<response> command_service::impl::diffs(const request& r) {
+  const auto deadline = clock_type::now() + opts.status_deadline;
+  auto report = co_await await_callback<outcome<diffs_report>>(
+      strand, deadline, [this, limit = r.limit](auto done) {
+        proxy.read_diffs(limit, std::move(done));
+      });
+  if (!report)
+    co_return error_response(fmt::format("the proxy did not report its read diffs within {} ms",
+                                         opts.status_deadline.count()));
+  if (!*report) co_return proxy_failed("diffs", report->error());
+  diffs_data d{std::move(**report), false};
+  if (r.reset) {
+    auto reset = co_await await_callback<outcome<void>>(
+        strand, clock_type::now() + opts.status_deadline,
+        [this](auto done) { proxy.reset_read_diffs(std::move(done)); });
+    if (!reset) reset = failure{"the proxy never answered"};
+    if (!*reset) co_return proxy_failed("diffs --reset", reset->error());
+    d.reset = true;
+    spdlog::info("control: read-diff statistics reset ({} sampled reads, {} mismatches forgotten)",
+                 d.report.totals.samples, d.report.totals.mismatches);
+  }
+  co_return response{true, {}, std::move(d)};
+}
+
+// --- automatic rollback ---------------------------------------------------------------------
+
+asio::awaitable<void> command_service::impl::rollback_checker() {
+  auto self = shared_from_this();
+  while (!stopped) {
+    rollback_timer.expires_after(opts.rollback.check_interval);
+    co_await rollback_timer.async_wait(use_nothrow);
+    if (stopped) co_return;
+    if (state.current != phase::cutover) continue;
+    const auto snap = co_await snapshot(no_deadline);
+    if (!snap || !snap->rollback_window || state.current != phase::cutover) continue;
+    if (auto reason = rollback_reason(*snap->rollback_window, opts.rollback.bounds))
+      co_await roll_back(std::move(*reason));
+  }
+}
+
+asio::awaitable<void> command_service::impl::roll_back(std::string reason) {
+  spdlog::warn("control: automatic rollback to {}: {}", describe(phase::shadow_read), reason);
+  auto_action action{std::chrono::system_clock::now(), phase::cutover, phase::shadow_read, reason,
+                     false, {}};
+  const response reply =
+      co_await submit(request{.cmd = command::phase, .target = phase::shadow_read}, reason);
+  const auto* moved = std::get_if<move_data>(&reply.data);
+  action.ok = reply.ok && moved != nullptr && moved->changed;
+  if (action.ok) {
+    action.outcome = moved->report ? fmt::format("done in {} ms", moved->report->took.count())
+                                   : std::string{"done"};
+    spdlog::warn("control: automatic rollback {}", action.outcome);
+  } else {
+    action.outcome = reply.ok ? std::string{"nothing to do"} : reply.error;
+    spdlog::warn("control: automatic rollback failed: {}; retrying at the next check",
+                 action.outcome);
+  }
+  if (auto_actions.size() >= max_auto_actions) auto_actions.pop_front();
+  auto_actions.push_back(std::move(action));
+}
+
 response command_service::impl::help() {
   help_data h;
   for (auto line : command_help()) h.commands.emplace_back(line);
@@ -318,6 +420,15 @@ command_service::command_service(asio::io_context& ctx, proxy_control& proxy,
                                  service_options options, persisted_state initial)
     : impl_{std::make_shared<impl>(ctx, proxy, std::move(options), std::move(initial))} {
   spdlog::info("control: phase {} ({})", describe(impl_->state.current), impl_->state.reason);
+  if (!impl_->opts.rollback.automatic) return;
+  const auto& b = impl_->opts.rollback.bounds;
+  spdlog::info(
+      "control: automatic rollback on in phase 3: mismatch rate above {:.2f}% or NEW p99 above "
+      "{:.1f}x OLD's over {} s, with at least {} sampled reads",
+      b.max_mismatch_rate * 100, b.latency_ratio, b.window.count(), b.min_samples);
+  asio::co_spawn(impl_->strand, impl_->rollback_checker(), [](std::exception_ptr e) {
+    if (e) spdlog::critical("control: the automatic rollback checker died; it is off now");
+  });
 }
 
 command_service::~command_service() { stop(); }

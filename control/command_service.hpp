@@ -1,7 +1,8 @@
-// The command side of control/, shared by every front end (the Unix control socket now, the
-// HTTP API later): it runs requests against proxy_control, keeps and persists the phase, and
-// puts mutating commands through one queue so that they never interleave (a pause during a
-// flip is the known failure of other proxies' PAUSE/RESUME). No Asio in this header.
+// The command side of control/, shared by every front end (the Unix control socket and the
+// HTTP API): it runs requests against proxy_control, keeps and persists the phase, and puts
+// mutating commands through one queue so that they never interleave (a pause during a flip is
+// the known failure of other proxies' PAUSE/RESUME). It also runs the automatic rollback
+// trigger of phase 3 through that queue. No Asio in this header.
 // Only the phase is persisted; an operator pause is not, so a restarted proxy admits traffic.
 #pragma once
 
@@ -14,6 +15,7 @@
 #include "control/control_protocol.hpp"
 #include "control/phase_machine.hpp"
 #include "control/proxy_control.hpp"
+#include "control/rollback_trigger.hpp"
 #include "control/state_file.hpp"
 
 namespace boost::asio {
@@ -22,9 +24,21 @@ class io_context;
 
 namespace dw::control {
 
+/// rollback.*: in phase 3, check the proxy's rollback window every check_interval and move
+/// back to phase 2 when rollback_reason() fires.
+struct rollback_options {
+  bool automatic = false;
+  rollback_bounds bounds;
+  std::chrono::milliseconds check_interval{1000};
+};
+
+/// How many automatic actions status keeps (the oldest is dropped first).
+inline constexpr std::size_t max_auto_actions = 10;
+
 struct service_options {
   std::filesystem::path state_file;  ///< empty: moves are not persisted
   gate_bounds gates;
+  rollback_options rollback;
   /// Budget of one mutating command, queueing included; the proxy gets what is left as its
   /// move deadline. Must exceed the proxy's drain timeout so a flip can abandon cleanly.
   std::chrono::milliseconds command_deadline{60'000};
@@ -35,21 +49,26 @@ struct service_options {
 /// deadline itself and needs a moment to report an abandoned flip.
 inline constexpr std::chrono::seconds reply_grace{2};
 
-/// State file from the configuration; gates and deadlines at their defaults.
+/// State file, gates (gates.*) and the automatic rollback (rollback.*) from the configuration;
+/// deadlines at their defaults.
 [[nodiscard]] service_options service_options_from(const config::config& cfg);
 
 class command_service {
  public:
   /// `ctx` and `proxy` must outlive the service; `initial` is the phase the proxy was started
   /// in (load_startup_phase). The io_context may be run by any number of threads.
+  /// With rollback.automatic, a checker runs from here on: in phase 3 it puts a move to phase 2
+  /// through the same queue as `phase 2` whenever rollback_reason() fires on the proxy's
+  /// rollback window, logs it at warn and lists it in status's auto_actions; a failed attempt
+  /// is listed too and retried at the next check.
   command_service(boost::asio::io_context& ctx, proxy_control& proxy, service_options options,
                   persisted_state initial);
   ~command_service();
   command_service(const command_service&) = delete;
   command_service& operator=(const command_service&) = delete;
 
-  /// Runs `r` and calls `done` exactly once, on the service's strand. status and help run at
-  /// once, even during a flip. phase, pause, resume and ack-divergence run one at a time in
+  /// Runs `r` and calls `done` exactly once, on the service's strand. status, diffs and help run
+  /// at once, even during a flip. phase, pause, resume and ack-divergence run one at a time in
   /// arrival order, and their answer comes by command_deadline + reply_grace at the latest:
   /// past it, a command still running in the proxy is reported as such (it still completes
   /// and is persisted), and one still waiting for its turn is dropped, never run.

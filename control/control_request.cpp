@@ -4,21 +4,23 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <charconv>
 
 #include "control/control_protocol.hpp"
 
 namespace dw::control {
 namespace {
 
-constexpr std::array<std::string_view, 6> command_names = {"status", "phase",          "pause",
-                                                           "resume", "ack-divergence", "help"};
+constexpr std::array<std::string_view, 7> command_names = {
+    "status", "phase", "pause", "resume", "ack-divergence", "diffs", "help"};
 
-constexpr std::array<std::string_view, 6> help_lines = {
+constexpr std::array<std::string_view, 7> help_lines = {
     "status                 phase, sessions, backends, shadow lag, divergences, gates",
     "phase N [--force]      move to phase N (0-4 or its name); answers when the move is done",
     "pause                  stop admitting new transactions (clients wait, nobody is refused)",
     "resume                 admit transactions again",
     "ack-divergence         acknowledge recorded divergences so the gates open again",
+    "diffs [--limit N] [--reset]  sampled-read diffs, worst query shapes first; --reset clears",
     "help                   this list",
 };
 
@@ -62,7 +64,37 @@ outcome<request> parse_phase_args(std::span<const std::string_view> args) {
   return r;
 }
 
+outcome<request> parse_diffs_args(std::span<const std::string_view> args) {
+  request r{.cmd = command::diffs};
+  bool limit_seen = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--reset") {
+      if (r.reset) return fail("'diffs' got --reset twice");
+      r.reset = true;
+    } else if (args[i] == "--limit") {
+      if (limit_seen) return fail("'diffs' got --limit twice");
+      limit_seen = true;
+      if (i + 1 >= args.size()) return fail("'diffs --limit' needs a number");
+      auto n = parse_diffs_limit(args[++i]);
+      if (!n) return n.error();
+      r.limit = *n;
+    } else {
+      return fail("'diffs' takes --limit N and --reset, got " + quote(args[i]));
+    }
+  }
+  return r;
+}
+
 }  // namespace
+
+outcome<std::size_t> parse_diffs_limit(std::string_view text) {
+  std::size_t n = 0;
+  const auto* end = text.data() + text.size();
+  if (auto [p, ec] = std::from_chars(text.data(), end, n);
+      ec != std::errc{} || p != end || n < 1 || n > max_diffs_limit)
+    return fail(fmt::format("the diffs limit must be 1-{}, got {}", max_diffs_limit, quote(text)));
+  return n;
+}
 
 std::string_view command_name(command c) noexcept {
   return command_names.at(static_cast<std::size_t>(c));
@@ -84,6 +116,7 @@ outcome<request> parse_request(std::string_view line) {
     if (words[0] != command_names[i]) continue;
     const auto cmd = static_cast<command>(i);
     if (cmd == command::phase) return parse_phase_args(args);
+    if (cmd == command::diffs) return parse_diffs_args(args);
     if (!args.empty())
       return fail(fmt::format("'{}' takes no arguments, got {}", words[0], quote(args[0])));
     return request{.cmd = cmd};
@@ -92,6 +125,10 @@ outcome<request> parse_request(std::string_view line) {
 }
 
 std::string write_request(const request& r) {
+  if (r.cmd == command::diffs)
+    return fmt::format("diffs{}{}\n",
+                       r.limit != default_diffs_limit ? fmt::format(" --limit {}", r.limit) : "",
+                       r.reset ? " --reset" : "");
   if (r.cmd != command::phase) return std::string(command_name(r.cmd)) + "\n";
   return fmt::format("phase {}{}\n", phase_number(r.target), r.force ? " --force" : "");
 }

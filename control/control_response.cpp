@@ -6,6 +6,7 @@
 
 #include "control/control_protocol.hpp"
 #include "control/json_fields.hpp"
+#include "control/read_diffs_json.hpp"
 
 namespace dw::control {
 namespace {
@@ -13,12 +14,6 @@ namespace {
 namespace json = boost::json;
 using json_fields::field;
 using json_fields::optional_field;
-
-// Propagates the error of an outcome<T>, else binds its value.
-#define DW_TRY(var, expr)               \
-  auto var##_r = (expr);                \
-  if (!var##_r) return var##_r.error(); \
-  auto var = std::move(*var##_r)
 
 json::value phase_json(phase p) { return json::value(phase_number(p)); }
 
@@ -55,6 +50,18 @@ void put_gate_inputs(json::object& o, const gate_inputs& g) {
                           : json::value(nullptr);
 }
 
+json::array auto_actions_json(const std::vector<auto_action>& actions) {
+  json::array a;
+  for (const auto& x : actions)
+    a.push_back(json::object{{"at", format_utc(x.at)},
+                             {"from", phase_json(x.from)},
+                             {"to", phase_json(x.to)},
+                             {"reason", x.reason},
+                             {"ok", x.ok},
+                             {"outcome", x.outcome}});
+  return a;
+}
+
 struct data_encoder {
   json::object& o;
 
@@ -77,6 +84,11 @@ struct data_encoder {
                                                   {"blocked_by", gates_json(s.next_blocked_by)}})
                        : json::value(nullptr);
     o["queued_commands"] = s.queued_commands;
+    o["read_totals"] = read_diffs_json::totals_json(s.proxy.read_totals);
+    o["rollback_window"] = s.proxy.rollback_window
+                               ? json::value(read_diffs_json::totals_json(*s.proxy.rollback_window))
+                               : json::value(nullptr);
+    o["auto_actions"] = auto_actions_json(s.auto_actions);
   }
 
   void operator()(const move_data& m) const {
@@ -103,6 +115,11 @@ struct data_encoder {
   }
 
   void operator()(const ack_data& a) const { o["acknowledged"] = a.acknowledged; }
+
+  void operator()(const diffs_data& d) const {
+    read_diffs_json::put_report(o, d.report);
+    o["reset"] = d.reset;
+  }
 
   void operator()(const help_data& h) const {
     json::array a;
@@ -187,6 +204,44 @@ outcome<persisted_state> last_move_field(const json::object& o) {
   return persisted_state{phase::passthrough, *at, std::move(reason), forced};
 }
 
+outcome<std::vector<auto_action>> auto_actions_field(const json::array& array) {
+  std::vector<auto_action> out;
+  for (const auto& v : array) {
+    const json::object* a = v.if_object();
+    if (a == nullptr) return fail("field 'auto_actions' must hold objects");
+    DW_TRY(at_text, field<std::string>(*a, "at"));
+    const auto at = parse_utc(at_text);
+    if (!at) return fail("field 'auto_actions[].at' is not a UTC time");
+    DW_TRY(from, phase_field(*a, "from"));
+    DW_TRY(to, phase_field(*a, "to"));
+    DW_TRY(reason, field<std::string>(*a, "reason"));
+    DW_TRY(ok, field<bool>(*a, "ok"));
+    DW_TRY(result, field<std::string>(*a, "outcome"));
+    out.push_back({*at, from, to, std::move(reason), ok, std::move(result)});
+  }
+  return out;
+}
+
+/// The read-diff parts of a status answer; absent in an older proxy's answer.
+outcome<void> read_status_fields(const json::object& o, status_data& s) {
+  DW_TRY(totals, optional_field<const json::object*>(o, "read_totals"));
+  DW_TRY(window, optional_field<const json::object*>(o, "rollback_window"));
+  DW_TRY(actions, optional_field<const json::array*>(o, "auto_actions"));
+  if (totals) {
+    DW_TRY(read_totals, read_diffs_json::totals_fields(**totals));
+    s.proxy.read_totals = read_totals;
+  }
+  if (window) {
+    DW_TRY(rollback_window, read_diffs_json::totals_fields(**window));
+    s.proxy.rollback_window = rollback_window;
+  }
+  if (actions) {
+    DW_TRY(list, auto_actions_field(**actions));
+    s.auto_actions = std::move(list);
+  }
+  return {};
+}
+
 outcome<status_data> status_fields(const json::object& o) {
   status_data s;
   DW_TRY(current, phase_field(o, "phase"));
@@ -199,7 +254,13 @@ outcome<status_data> status_fields(const json::object& o) {
   DW_TRY(last_move, last_move_field(o));
   DW_TRY(next, optional_field<const json::object*>(o, "next"));
   DW_TRY(queued, field<std::uint64_t>(o, "queued_commands"));
-  s.proxy = {current, paused, sessions, in_tx, std::move(backends), gates, divergences};
+  s.proxy.current = current;
+  s.proxy.paused = paused;
+  s.proxy.sessions = sessions;
+  s.proxy.in_transaction = in_tx;
+  s.proxy.backends = std::move(backends);
+  s.proxy.gates = gates;
+  s.proxy.divergences = divergences;
   s.last_move = std::move(last_move);
   s.last_move.current = current;
   if (next) {
@@ -209,6 +270,7 @@ outcome<status_data> status_fields(const json::object& o) {
     s.next_blocked_by = std::move(blocked);
   }
   s.queued_commands = queued;
+  if (auto read = read_status_fields(o, s); !read) return read.error();
   return s;
 }
 
@@ -278,6 +340,12 @@ outcome<response_data> data_fields(command sent, const json::object& o) {
       DW_TRY(n, field<std::uint64_t>(o, "acknowledged"));
       return response_data{ack_data{n}};
     }
+    case command::diffs: {
+      if (!o.contains("totals")) return response_data{};
+      DW_TRY(report, read_diffs_json::report_fields(o));
+      DW_TRY(reset, field<bool>(o, "reset"));
+      return response_data{diffs_data{std::move(report), reset}};
+    }
     case command::help:
       return o.contains("commands") ? as_data(help_fields(o)) : response_data{};
   }
@@ -315,7 +383,5 @@ outcome<response> parse_response(command sent, std::string_view line) {
   r.data = std::move(*data);
   return r;
 }
-
-#undef DW_TRY
 
 }  // namespace dw::control

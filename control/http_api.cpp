@@ -144,6 +144,15 @@ outcome<bool> parse_force(std::string_view query) {
   return fail(fmt::format("unknown query '{}'; only force=1 is accepted", query));
 }
 
+/// GET /diffs's query: empty or limit=N.
+outcome<std::size_t> parse_diffs_query(std::string_view query) {
+  if (query.empty()) return default_diffs_limit;
+  constexpr std::string_view key = "limit=";
+  if (!query.starts_with(key))
+    return fail(fmt::format("unknown query '{}'; only limit=N is accepted", query));
+  return parse_diffs_limit(query.substr(key.size()));
+}
+
 }  // namespace
 
 http_options http_options_from(const config::config& cfg) {
@@ -345,6 +354,16 @@ asio::awaitable<http_response> http_api::impl::route(const http_request& req,
   if (path == "/metrics") {
     if (method != http::verb::get) co_return wrong_method("GET");
     co_return co_await metrics();
+  }
+  if (path == "/diffs") {
+    if (method != http::verb::get) co_return wrong_method("GET");
+    const auto limit = parse_diffs_query(query);
+    if (!limit) co_return json_error(http::status::bad_request, limit.error().message);
+    co_return co_await answer(request{.cmd = command::diffs, .limit = *limit}, peer);
+  }
+  if (path == "/diffs/reset") {
+    if (method != http::verb::post) co_return wrong_method("POST");
+    co_return co_await answer(request{.cmd = command::diffs, .limit = 1, .reset = true}, peer);
   }
   struct simple {
     std::string_view path;

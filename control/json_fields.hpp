@@ -12,6 +12,13 @@
 
 #include "control/failure.hpp"
 
+/// Propagates the error of an outcome<T> (from a function returning outcome<U>), else binds
+/// its value to `var`.
+#define DW_TRY(var, expr)               \
+  auto var##_r = (expr);                \
+  if (!var##_r) return var##_r.error(); \
+  auto var = std::move(*var##_r)
+
 namespace dw::control::json_fields {
 
 namespace json = boost::json;

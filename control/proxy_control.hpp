@@ -7,15 +7,19 @@
 //   (move_phase, pause, resume, acknowledge_divergences are serialized); status() may be
 //   called at any time, also while a move is running.
 // - `done` is called exactly once, from any thread, possibly before the method returns.
+// - Methods added after the first release have a default that fails with "not supported", so
+//   an older implementation keeps compiling; read_diffs and reset_read_diffs are such.
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "compare/read_stats.hpp"
 #include "control/failure.hpp"
 #include "control/phase_machine.hpp"
 
@@ -39,6 +43,10 @@ struct status_snapshot {
   std::vector<backend_status> backends;
   gate_inputs gates;              ///< diverged sessions, shadow lag, diffs, verification
   std::uint64_t divergences = 0;  ///< divergence events recorded since start
+  compare::sample_totals read_totals;  ///< sampled reads since start or the last reset
+  /// Sampled reads over the last rollback.window_s, what the automatic rollback judges;
+  /// nullopt: not measured (no read statistics).
+  std::optional<compare::sample_totals> rollback_window;
 
   friend bool operator==(const status_snapshot&, const status_snapshot&) = default;
 };
@@ -56,6 +64,16 @@ struct pause_report {
   std::uint64_t in_flight = 0;  ///< transactions still running; they finish, new ones wait
 
   friend bool operator==(const pause_report&, const pause_report&) = default;
+};
+
+/// `diffs`: the sampled-read statistics, worst query shapes first.
+struct diffs_report {
+  compare::sample_totals totals;  ///< since start or the last reset
+  compare::sample_totals window;  ///< over the last window_span (the 2->3 gate's window)
+  std::chrono::seconds window_span{0};
+  std::vector<compare::fingerprint_stats> worst;
+
+  friend bool operator==(const diffs_report&, const diffs_report&) = default;
 };
 
 class proxy_control {
@@ -84,6 +102,16 @@ class proxy_control {
   /// the gates open again. It repairs nothing on NEW: table verification finds what differs.
   /// Yields how many marks were cleared (0: nothing to do, idempotent).
   virtual void acknowledge_divergences(std::function<void(outcome<std::uint64_t>)> done) = 0;
+
+  /// The read-diff statistics with at most `limit` query shapes, worst first.
+  virtual void read_diffs(std::size_t /*limit*/, std::function<void(outcome<diffs_report>)> done) {
+    done(fail("read diffs are not supported by this proxy"));
+  }
+
+  /// Forgets the read-diff statistics (counters, windows, examples, learnt noise).
+  virtual void reset_read_diffs(std::function<void(outcome<void>)> done) {
+    done(fail("read diffs are not supported by this proxy"));
+  }
 };
 
 }  // namespace dw::control

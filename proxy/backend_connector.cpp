@@ -272,6 +272,30 @@ awaitable<void> send_cancel(cancel_target target) {
   (void)co_await io.read_some();
 }
 
+awaitable<bool> read_until_ready(stream& io, std::size_t ready_owed, std::vector<std::byte>& carry,
+                                 const std::function<void(const protocol::frame&)>& on_message) {
+  protocol::limits lim;
+  lim.max_message = lim.max_small = (1u << 30) - 1;
+  const protocol::frame_decoder answers{protocol::direction::backend, lim};
+  while (ready_owed > 0) {
+    std::size_t used = 0;
+    for (;;) {
+      auto f = answers.next(std::span<const std::byte>{carry}.subspan(used));
+      if (!f) co_return false;
+      if (!*f) break;
+      used += (*f)->wire_size;
+      if (on_message) on_message(**f);
+      if ((*f)->type == 'Z' && --ready_owed == 0) break;
+    }
+    carry.erase(carry.begin(), carry.begin() + static_cast<std::ptrdiff_t>(used));
+    if (ready_owed == 0) break;
+    auto bytes = co_await io.read_some();
+    if (!bytes) co_return false;
+    carry.insert(carry.end(), bytes->begin(), bytes->end());
+  }
+  co_return true;
+}
+
 void send_terminate(stream& backend) noexcept {
   constexpr std::array<std::byte, 5> terminate{std::byte{'X'}, std::byte{0}, std::byte{0},
                                                std::byte{0}, std::byte{4}};

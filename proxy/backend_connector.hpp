@@ -4,12 +4,14 @@
 #pragma once
 
 #include <memory>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "config/config.hpp"
+#include "protocol/frame_decoder.hpp"
 #include "proxy/cancel_registry.hpp"
 #include "proxy/stream.hpp"
 
@@ -49,6 +51,14 @@ struct backend_outcome {
 /// Tells a backend the connection is ending (Terminate), if the socket takes it at once, so
 /// the server does not log an unexpected EOF. Never suspends.
 void send_terminate(stream& backend) noexcept;
+
+/// Reads a backend's answers from `io` (bytes already read wait in `carry`) until `ready_owed`
+/// ReadyForQuery messages have come, handing each message to `on_message` when given. False
+/// when the connection failed or sent something that is not a message. For the proxy's own
+/// side connections (catalog probes, replays, noise checks), never the client's relay.
+[[nodiscard]] awaitable<bool> read_until_ready(
+    stream& io, std::size_t ready_owed, std::vector<std::byte>& carry,
+    const std::function<void(const protocol::frame&)>& on_message);
 
 /// Sends a CancelRequest to a backend (fire and forget, as libpq's PQcancel does).
 [[nodiscard]] awaitable<void> send_cancel(cancel_target target);

@@ -36,6 +36,34 @@ control::backend_status backend_entry(const shared_state& shared, int phase, boo
 
 }  // namespace
 
+void control_bridge::put_read_totals(control::status_snapshot& s) const {
+  const auto& cfg = shared_.current.load()->cfg;
+  const auto now = std::chrono::steady_clock::now();
+  const compare::read_stats& stats = *shared_.read_stats;
+  s.read_totals = stats.totals();
+  const auto gate = stats.window(now, std::chrono::seconds{cfg.gates.read_window_s});
+  s.gates.read_diffs = control::gate_inputs::diffs{gate.samples, gate.mismatches};
+  s.rollback_window = stats.window(now, std::chrono::seconds{cfg.rollback.window_s});
+}
+
+void control_bridge::read_diffs(std::size_t limit,
+                                std::function<void(control::outcome<control::diffs_report>)> done) {
+  const auto span = std::chrono::seconds{shared_.current.load()->cfg.gates.read_window_s};
+  const compare::read_stats& stats = *shared_.read_stats;
+  control::diffs_report r;
+  r.totals = stats.totals();
+  r.window = stats.window(std::chrono::steady_clock::now(), span);
+  r.window_span = span;
+  r.worst = stats.worst(limit);
+  done(std::move(r));
+}
+
+void control_bridge::reset_read_diffs(std::function<void(control::outcome<void>)> done) {
+  shared_.read_stats->reset();
+  spdlog::info("read-diff statistics reset by the operator");
+  done(control::outcome<void>{});
+}
+
 void control_bridge::count_sessions(std::function<void(census_total)> done) {
   struct gather {
     std::mutex mutex;
@@ -76,6 +104,7 @@ void control_bridge::status(std::function<void(control::status_snapshot)> done) 
     if (total.max_shadow_lag_ms >= 0)
       s.gates.shadow_lag = std::chrono::milliseconds{total.max_shadow_lag_ms};
     s.divergences = shared_.divergences.load();
+    put_read_totals(s);
     done(std::move(s));
   });
 }
@@ -215,6 +244,19 @@ std::vector<control::metric_sample> control_bridge::metrics() const {
           static_cast<double>(shared_.flips.load()));
   gauge("dwproxy_last_flip_stall_ms", "How long the last flip held new transactions.",
         static_cast<double>(shared_.last_flip_stall_ms.load()));
+  const compare::sample_totals reads = shared_.read_stats->totals();
+  for (const auto& [outcome, n] : {std::pair{"match", reads.matches},
+                                   {"mismatch", reads.mismatches},
+                                   {"noise", reads.noise}}) {
+    out.push_back({"dwproxy_read_samples_total",
+                   "Sampled reads compared on the shadow, by outcome (since start or the last "
+                   "`dwctl diffs --reset`).",
+                   control::metric_type::counter, {{"outcome", outcome}},
+                   static_cast<double>(n)});
+  }
+  counter("dwproxy_read_samples_skipped_total",
+          "Reads chosen for sampling but not compared (shadow queue full or shadow absent).",
+          static_cast<double>(reads.skipped));
   for (const auto kind : shadow::all_divergence_kinds()) {
     out.push_back({"dwproxy_divergences_by_kind_total", "Divergences recorded, by kind.",
                    control::metric_type::counter,

@@ -27,6 +27,9 @@ class control_bridge final : public control::proxy_control {
   void pause(std::function<void(control::outcome<control::pause_report>)> done) override;
   void resume(std::function<void(control::outcome<bool>)> done) override;
   void acknowledge_divergences(std::function<void(control::outcome<std::uint64_t>)> done) override;
+  void read_diffs(std::size_t limit,
+                  std::function<void(control::outcome<control::diffs_report>)> done) override;
+  void reset_read_diffs(std::function<void(control::outcome<void>)> done) override;
 
   /// The proxy's own counters for /metrics, summed over workers (any thread).
   [[nodiscard]] std::vector<control::metric_sample> metrics() const;
@@ -43,6 +46,8 @@ class control_bridge final : public control::proxy_control {
   void run_flip(control::move_plan plan, std::chrono::steady_clock::time_point deadline,
                 std::function<void(control::outcome<control::move_report>)> done);
   [[nodiscard]] census_total count_sessions_now();
+  /// The sampled-read totals, the 2->3 gate's window and the rollback window.
+  void put_read_totals(control::status_snapshot& s) const;
   /// Asks every worker for its counts; `done` runs on the last worker to answer.
   void count_sessions(std::function<void(census_total)> done);
 

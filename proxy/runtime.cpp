@@ -1,5 +1,7 @@
 #include "proxy/runtime.hpp"
 
+#include "config/list_value.hpp"
+
 #include <stdexcept>
 
 namespace dw::proxy {
@@ -52,14 +54,9 @@ std::shared_ptr<const runtime> runtime::build(config::config cfg) {
   rt->old_tls = make_backend_tls(cfg.old_backend);
   if (cfg.new_backend) rt->new_tls = make_backend_tls(*cfg.new_backend);
   rt->client_limits.max_message = cfg.limits.max_message_size;
-  for (std::string_view rest = cfg.shadow.serialize_tables; !rest.empty();) {
-    const auto comma = rest.find(',');
-    std::string_view item = rest.substr(0, comma);
-    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-    if (!item.empty()) rt->serialize_tables.emplace_back(item);
-  }
+  rt->serialize_tables = config::split_list(cfg.shadow.serialize_tables);
+  if (auto bad = shadow::parse_read_sampling(cfg.shadow_reads, rt->read_sampling))
+    throw std::runtime_error(*bad);
   rt->cfg = std::move(cfg);
   return rt;
 }

@@ -6,6 +6,8 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -17,7 +19,9 @@
 #include "config/config.hpp"
 #include "protocol/frame_decoder.hpp"
 #include "proxy/auth_table.hpp"
+#include "compare/read_stats.hpp"
 #include "shadow/divergence_log.hpp"
+#include "shadow/read_sample.hpp"
 
 namespace dw::proxy {
 
@@ -32,6 +36,7 @@ struct runtime {
   std::shared_ptr<boost::asio::ssl::context> new_tls;
   protocol::limits client_limits;
   std::vector<std::string> serialize_tables;  ///< shadow.serialize_tables, split
+  shadow::read_sampling read_sampling;        ///< shadow_reads.*, parsed
   /// Throws std::runtime_error (naming the file) when a certificate or key cannot be loaded.
   [[nodiscard]] static std::shared_ptr<const runtime> build(config::config cfg);
 };
@@ -88,6 +93,15 @@ struct shared_state {
   std::atomic<std::uint64_t> held_commits{0};    ///< COMMITs held for the shadow (ordered mode)
   std::atomic<std::uint64_t> flips{0};
   std::atomic<std::int64_t> last_flip_stall_ms{-1};
+
+  // Shadow reads (phases 2-3).
+  std::unique_ptr<compare::read_stats> read_stats;  ///< set before workers start
+  /// Noise checks (re-runs on the primary) hold one of shadow_reads.max_noise_checks slots;
+  /// checks past them wait in line (bounded) instead of being reported unchecked. A check
+  /// that ends hands its slot to the first in line.
+  std::mutex noise_mutex;
+  std::size_t noise_checks = 0;                       ///< slots held; guarded by noise_mutex
+  std::deque<std::function<void()>> noise_waiting;   ///< starters; guarded by noise_mutex
 };
 
 }  // namespace dw::proxy

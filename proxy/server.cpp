@@ -41,6 +41,14 @@ void log_config_warnings(const config::config& cfg) {
   for (const auto& w : cfg.warnings) spdlog::warn("{}", config::to_string(w));
 }
 
+compare::read_stats_options read_stats_options_from(const config::config& cfg) {
+  compare::read_stats_options o;
+  o.max_fingerprints = cfg.shadow_reads.max_fingerprints;
+  // The longest window anyone asks about: the 2->3 gate's or the automatic rollback's.
+  o.window = std::chrono::seconds{std::max(cfg.gates.read_window_s, cfg.rollback.window_s)};
+  return o;
+}
+
 std::shared_ptr<shadow::divergence_log> open_divergence_log(
     const config::divergence_log_settings& s) {
   shadow::divergence_log_options o;
@@ -79,6 +87,7 @@ class server {
       listeners_.push_back(std::make_unique<listener>(control_, address, workers_));
     shutdown_timeout_ = cfg.limits.shutdown_timeout;
     if (cfg.new_backend) shared_.divergence_log = open_divergence_log(cfg.divergence_log);
+    shared_.read_stats = std::make_unique<compare::read_stats>(read_stats_options_from(cfg));
     // Both front ends (socket, HTTP) share one command service: one queue for all moves.
     bridge_ = std::make_unique<control_bridge>(shared_, workers_);
     commands_ = std::make_unique<control::command_service>(

@@ -137,7 +137,12 @@ awaitable<void> session::run() {
   for (;;) {
     const bool dual = units_ && applied_phase_ >= 1 && applied_phase_ <= 3;
     start_primary_reader(dual);
-    const bool again = dual ? co_await relay_client_dual() : co_await relay_client_to_backend();
+    // if/else, not ?:: GCC 12 miscompiles co_await inside a conditional expression.
+    bool again = false;
+    if (dual)
+      again = co_await relay_client_dual();
+    else
+      again = co_await relay_client_to_backend();
     if (!again || state_ == session_state::closing) co_return;
     co_await stop_primary_reader();
     if (state_ == session_state::closing) co_return;

@@ -93,6 +93,12 @@ class session : public std::enable_shared_from_this<session> {
   awaitable<bool> complete_unit();
   awaitable<bool> finish_unit(bool wrapped);
   awaitable<bool> attach_shadow();
+  // Shadow reads (session_reads.cpp).
+  /// Chooses whether the unit about to go to the primary (a plain read) is also compared on
+  /// the shadow; if so, sample_ follows the primary's answer.
+  awaitable<void> maybe_sample(const std::vector<std::byte>& bytes, char status);
+  /// The unit is answered: its sample, if any, goes to the shadow (or is counted skipped).
+  void hand_sample_to_shadow(int phase);
   [[nodiscard]] compare::nondeterministic_values nondeterministic_values() const;
   [[nodiscard]] static std::string format_timestamp(std::chrono::system_clock::time_point t);
   awaitable<bool> write_primary(std::span<const std::byte> bytes);
@@ -169,6 +175,7 @@ class session : public std::enable_shared_from_this<session> {
   std::string transaction_timestamp_;  // what now() means in this transaction
   asio::steady_timer dual_signal_;     // the client coroutine waits here for the primary reader
   std::vector<std::string> held_locks_;
+  std::shared_ptr<shadow::read_sample> sample_;  // of the unit in flight, if sampled
   std::vector<std::byte> dual_out_;
 };
 

@@ -30,33 +30,6 @@ std::vector<std::byte> simple_query(std::string_view sql) {
   return out;
 }
 
-// Reads a backend's answers from `io` (bytes already read wait in `carry`) until `ready_owed`
-// ReadyForQuery messages have come, handing each message to `on_message` when given. False
-// when the connection failed or sent something that is not a message.
-awaitable<bool> read_until_ready(stream& io, std::size_t ready_owed, std::vector<std::byte>& carry,
-                                 const std::function<void(const protocol::frame&)>& on_message) {
-  protocol::limits lim;
-  lim.max_message = lim.max_small = (1u << 30) - 1;
-  const protocol::frame_decoder answers{protocol::direction::backend, lim};
-  while (ready_owed > 0) {
-    std::size_t used = 0;
-    for (;;) {
-      auto f = answers.next(std::span<const std::byte>{carry}.subspan(used));
-      if (!f) co_return false;
-      if (!*f) break;
-      used += (*f)->wire_size;
-      if (on_message) on_message(**f);
-      if ((*f)->type == 'Z' && --ready_owed == 0) break;
-    }
-    carry.erase(carry.begin(), carry.begin() + static_cast<std::ptrdiff_t>(used));
-    if (ready_owed == 0) break;
-    auto bytes = co_await io.read_some();
-    if (!bytes) co_return false;
-    carry.insert(carry.end(), bytes->begin(), bytes->end());
-  }
-  co_return true;
-}
-
 }  // namespace
 
 compare::nondeterministic_values session::nondeterministic_values() const {
@@ -247,6 +220,10 @@ awaitable<bool> session::run_unit(std::vector<std::byte> bytes) {
   // is such a unit.
   if (u.to_shadow && status == 'I' && !(shadow_ && shadow_->connected())) co_await attach_shadow();
   if (state_ == session_state::closing) co_return false;
+  if (!u.to_shadow && status != 'E' && runtime_->read_sampling.active_in(phase)) {
+    co_await maybe_sample(bytes, status);
+    if (state_ == session_state::closing) co_return false;
+  }
   const bool shadowed = u.to_shadow && shadow_ && shadow_->connected();
   const auto bound = [&settings] { return clock::now() + settings.lag_bound; };
   if (shadowed && !ordered)
@@ -344,6 +321,7 @@ awaitable<bool> session::finish_unit(bool wrapped) {
   const bool shadowed = shadow_ && shadow_->connected();
   if (units_->current().ddl) owner_.shared().sequence_tables.clear();  // serial columns may change
   if (!wrapped) {
+    hand_sample_to_shadow(phase);
     shadow::unit done = units_->take();
     if (shadowed && done.to_shadow) {
       shadow_->enqueue(shadow::make_shadow_job(done), phase);
@@ -412,6 +390,12 @@ void session::on_dual_message(char type, std::span<const std::byte> body, bool w
         if (type != 'D' || u.to_shadow) done = u.primary.on_message(type, body);
       } else if (type == 'D' && u.to_shadow) {
         u.primary.on_unread_row();
+      }
+      if (sample_) {
+        sample_->on_message(compare::result_side::primary, type, body, whole);
+        if (whole && type == 'Z' && done)
+          sample_->primary_latency = std::chrono::duration_cast<std::chrono::microseconds>(
+              clock::now() - sample_->primary_sent);
       }
       if (whole && type == 'G') dual_pending_event_ = 'G';
       if (whole && type == 'Z') {

@@ -254,6 +254,8 @@ awaitable<void> shadow_link::feed_loop(std::uint64_t generation) {
     for (std::size_t i = sent_; i < queue_.size(); ++i)
       batch.insert(batch.end(), queue_[i].job.bytes.begin(), queue_[i].job.bytes.end());
     const int phase = queue_.back().phase;
+    const auto now = clock::now();
+    for (std::size_t i = sent_; i < queue_.size(); ++i) queue_[i].sent_at = now;
     sent_ = queue_.size();
     replies_.cancel();
     const auto keep_alive = connection_;
@@ -275,7 +277,8 @@ awaitable<void> shadow_link::drain_loop(std::uint64_t generation) {
     }
     if (generation != generation_ || !connection_) co_return;
     const queued& front = queue_.front();
-    const bool ok = co_await run_job(front.job, front.phase);
+    // A job's own time starts when the shadow can turn to it: written, and the one before done.
+    const bool ok = co_await run_job(front.job, front.phase, std::max(front.sent_at, clock::now()));
     if (generation != generation_) co_return;  // dropped or released meanwhile
     if (!ok) co_return;
     queued_bytes_ -= queue_.front().job.bytes.size();
@@ -292,7 +295,8 @@ awaitable<void> shadow_link::drain_loop(std::uint64_t generation) {
   }
 }
 
-awaitable<bool> shadow_link::run_job(const shadow::shadow_job& job, int phase) {
+awaitable<bool> shadow_link::run_job(const shadow::shadow_job& job, int phase,
+                                     clock::time_point started) {
   // Reads the answers to a job feed_loop has written.
   const auto keep_alive = connection_;
   stream& io = *keep_alive->io;
@@ -303,6 +307,7 @@ awaitable<bool> shadow_link::run_job(const shadow::shadow_job& job, int phase) {
   lim.max_message = lim.max_small = shadow_message_limit;
   const protocol::frame_decoder decoder{protocol::direction::backend, lim};
   bool done = reply.ready_expected() == 0;
+  std::uint32_t readies = 0;  // of a sample: its answer lies after sample_ready_skip of them
   while (!done) {
     std::size_t used = 0;
     while (!done) {
@@ -314,6 +319,9 @@ awaitable<bool> shadow_link::run_job(const shadow::shadow_job& job, int phase) {
       }
       if (!*f) break;
       done = reply.on_message((*f)->type, (*f)->body);
+      if (job.sample && readies == job.sample_ready_skip)
+        job.sample->on_message(compare::result_side::shadow, (*f)->type, (*f)->body);
+      if ((*f)->type == 'Z') ++readies;
       used += (*f)->wire_size;
     }
     carry_.erase(carry_.begin(), carry_.begin() + static_cast<std::ptrdiff_t>(used));
@@ -327,8 +335,199 @@ awaitable<bool> shadow_link::run_job(const shadow::shadow_job& job, int phase) {
     }
     carry_.insert(carry_.end(), bytes->begin(), bytes->end());
   }
+  if (job.sample)
+    conclude_sample(job.sample,
+                    std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - started),
+                    phase);
   compare(job, reply, phase);
   co_return true;
+}
+
+void shadow_link::conclude_sample(const std::shared_ptr<shadow::read_sample>& sample,
+                                  std::chrono::microseconds shadow_latency, int phase) {
+  compare::read_stats& stats = *shared_.read_stats;
+  if (sample->unusable) {
+    stats.record_skipped(sample->fingerprint, *sample->sql, clock::now());
+    return;
+  }
+  compare::result_diff_summary summary = sample->diff.finish();
+  if (summary.verdict == compare::result_verdict::match) {
+    record_sample(*sample, summary, compare::sample_outcome::match, shadow_latency, phase);
+    return;
+  }
+  auto columns = shadow::mismatching_columns(*sample, summary);
+  if (!columns.empty() && stats.known_noise(sample->fingerprint, columns)) {
+    record_sample(*sample, summary, compare::sample_outcome::noise, shadow_latency, phase,
+                  std::move(columns));
+    return;
+  }
+  // A read inside a transaction may see the transaction's own writes: a re-run outside it
+  // would differ for that reason alone, so only autocommit reads are checked for noise. A
+  // change of column types is never noise.
+  const auto& rules = shared_.current.load()->read_sampling;
+  const std::size_t slots = shared_.current.load()->cfg.shadow_reads.max_noise_checks;
+  const bool checkable = rules.noise_check && slots > 0 && !sample->in_transaction && rerun_target_ &&
+                         !summary.has(compare::diff_reason::columns_differ) &&
+                         !summary.has(compare::diff_reason::malformed_row);
+  if (!checkable) {
+    record_sample(*sample, summary, compare::sample_outcome::mismatch, shadow_latency, phase);
+    return;
+  }
+  // At most max_noise_checks re-runs at once; the rest wait their turn (bounded) rather than
+  // be reported unchecked: while the first check of a query shape runs, its next samples
+  // would otherwise all count as mismatches. Those in line are often decided without a
+  // re-run of their own, by what the check before them learnt.
+  constexpr std::size_t max_waiting = 256;
+  auto make_start = [&] {
+    return [self = shared_from_this(), sample, target = rerun_target_,
+            summary = std::move(summary), shadow_latency, phase]() mutable {
+      asio::co_spawn(self->context_,
+                     noise_check(self, std::move(sample), std::move(target), std::move(summary),
+                                 shadow_latency, phase),
+                     asio::detached);
+    };
+  };
+  {
+    std::unique_lock lock{shared_.noise_mutex};
+    if (shared_.noise_checks < slots) {
+      ++shared_.noise_checks;
+      lock.unlock();
+      make_start()();
+      return;
+    }
+    if (shared_.noise_waiting.size() < max_waiting) {
+      // Posted, not run, when its turn comes: the slot's releaser may be on another thread.
+      shared_.noise_waiting.push_back([context = &context_, start = make_start()]() mutable {
+        asio::post(*context, std::move(start));
+      });
+      return;
+    }
+  }
+  summary.detail += "; no noise check: too many waiting (shadow_reads.max_noise_checks)";
+  record_sample(*sample, summary, compare::sample_outcome::mismatch, shadow_latency, phase);
+}
+
+void shadow_link::release_noise_slot(shared_state& shared) {
+  std::function<void()> next;
+  {
+    std::lock_guard lock{shared.noise_mutex};
+    if (shared.noise_waiting.empty()) {
+      --shared.noise_checks;
+      return;
+    }
+    next = std::move(shared.noise_waiting.front());  // the slot passes to it
+    shared.noise_waiting.pop_front();
+  }
+  next();
+}
+
+awaitable<bool> shadow_link::rerun_read(asio::io_context& context, const rerun_target& target,
+                                        const backend_login& login,
+                                        const shadow::read_sample& sample,
+                                        shadow::read_sample& into, compare::result_side side) {
+  backend_outcome outcome = co_await connect_backend(login);
+  if (!outcome.connection) co_return false;
+  stream& io = *outcome.connection->io;
+  // Bounded like every shadow wait: a backend that does not answer leaves the mismatch.
+  asio::steady_timer deadline{context};
+  deadline.expires_after(target.rt->cfg.shadow.lag_bound);
+  deadline.async_wait([&io](error_code ec) {
+    if (!ec) io.close();
+  });
+  std::vector<std::byte> carry = std::move(outcome.connection->leftover);
+  std::vector<std::byte> request = target.replay;
+  request.insert(request.end(), sample.frames.begin(), sample.frames.end());
+  const auto readies_in = [](std::span<const std::byte> frames) {
+    std::size_t n = 0;
+    for (char t : shadow::frontend_frame_types(frames))
+      if (t == 'Q' || t == 'S') ++n;
+    return n;
+  };
+  const std::size_t replay_readies = readies_in(target.replay);
+  std::size_t seen = 0;
+  bool answered = false;
+  if (!co_await io.write(request))
+    answered = co_await read_until_ready(io, readies_in(request), carry,
+                                         [&](const protocol::frame& f) {
+                                           if (seen == replay_readies)
+                                             into.on_message(side, f.type, f.body);
+                                           if (f.type == 'Z') ++seen;
+                                         });
+  deadline.cancel();
+  send_terminate(io);
+  io.close();
+  co_return answered && !into.unusable;
+}
+
+awaitable<void> shadow_link::noise_check(std::shared_ptr<shadow_link> self,
+                                         std::shared_ptr<shadow::read_sample> sample,
+                                         std::shared_ptr<const rerun_target> target,
+                                         compare::result_diff_summary summary,
+                                         std::chrono::microseconds shadow_latency, int phase) {
+  struct slot_release {
+    shared_state& shared;
+    ~slot_release() { release_noise_slot(shared); }
+  } release{self->shared_};
+  using compare::result_side;
+  // Learnt while this check waited for its slot: no re-run needed.
+  if (auto columns = shadow::mismatching_columns(*sample, summary);
+      !columns.empty() && self->shared_.read_stats->known_noise(sample->fingerprint, columns)) {
+    self->record_sample(*sample, summary, compare::sample_outcome::noise, shadow_latency, phase,
+                        std::move(columns));
+    co_return;
+  }
+  shadow::read_sample recheck{sample->options};
+  if (co_await rerun_read(self->context_, *target, target->primary, *sample, recheck,
+                          result_side::primary)) {
+    const bool shadow_ok = co_await rerun_read(self->context_, *target, target->shadow, *sample,
+                                               recheck, result_side::shadow);
+    const auto verdict = shadow::judge_noise(*sample, summary, recheck.diff, shadow_ok);
+    if (verdict.outcome == compare::sample_outcome::noise && !verdict.transient)
+      self->shared_.read_stats->learn_noisy_columns(sample->fingerprint, verdict.noisy_columns);
+    if (verdict.transient) summary.detail += "; re-run on both sides, they agree: writes were in flight";
+    summary.detail += verdict.detail;
+    self->record_sample(*sample, summary, verdict.outcome, shadow_latency, phase,
+                        verdict.noisy_columns);
+    co_return;
+  }
+  summary.detail += "; the noise check could not re-run the read on the primary";
+  self->record_sample(*sample, summary, compare::sample_outcome::mismatch, shadow_latency, phase);
+}
+
+void shadow_link::record_sample(const shadow::read_sample& sample,
+                                const compare::result_diff_summary& summary,
+                                compare::sample_outcome outcome,
+                                std::chrono::microseconds shadow_latency, int phase,
+                                std::vector<std::string> noisy_columns) {
+  compare::sample_record r;
+  r.fingerprint = sample.fingerprint;
+  r.statement = *sample.sql;
+  r.outcome = outcome;
+  r.primary_is_new = sample.primary_is_new;
+  r.primary_latency = sample.primary_latency;
+  r.shadow_latency = shadow_latency;
+  const auto& rt = *shared_.current.load();
+  const auto mode = shadow::parse_redaction_mode(rt.cfg.divergence_log.redaction)
+                        .value_or(shadow::redaction_mode::values_and_literals);
+  if (outcome != compare::sample_outcome::match) {
+    r.example = shadow::make_example(sample, summary, mode);
+    r.example->noisy_columns = std::move(noisy_columns);
+  }
+  shared_.read_stats->record(r, clock::now());
+  if (outcome != compare::sample_outcome::mismatch) return;
+  shared_.divergences_by_kind[static_cast<std::size_t>(divergence_kind::read_mismatch)].fetch_add(1);
+  spdlog::info("[s{} {}] sampled read differs (fingerprint {}): {}", who_.session_id,
+               who_.client_address, shadow::fingerprint_hex(sample.fingerprint), summary.detail);
+  if (!shared_.divergence_log) return;
+  shadow::divergence_record d = record(divergence_kind::read_mismatch, phase);
+  d.fingerprint = sample.fingerprint;
+  d.statement = *sample.sql;
+  d.parameters = sample.parameters;
+  d.parameter_formats = sample.parameter_formats;
+  d.primary.tag = sample.primary_answer;
+  d.shadow.tag = sample.shadow_answer;
+  d.detail = summary.detail;
+  shared_.divergence_log->write(d);
 }
 
 void shadow_link::compare(const shadow::shadow_job& job, const shadow::reply_tracker& reply,

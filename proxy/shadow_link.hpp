@@ -16,11 +16,24 @@
 #include "proxy/asio.hpp"
 #include "proxy/backend_connector.hpp"
 #include "shadow/divergence_record.hpp"
+#include "shadow/read_sample.hpp"
 #include "shadow/unit.hpp"
 
 namespace dw::proxy {
 
 struct shared_state;
+struct runtime;
+
+/// Where a mismatching sampled read is run again (the noise check): on the session's primary
+/// and shadow backends, on connections of their own with the session's state replayed first.
+struct rerun_target {
+  std::shared_ptr<const runtime> rt;  ///< keeps the logins' target and tls alive
+  backend_login primary;
+  backend_login shadow;
+  std::vector<std::byte> replay;
+  std::uint64_t replay_version = 0;  ///< unit_builder::replay_version() it was built from
+  bool primary_is_new = false;
+};
 
 class shadow_link : public std::enable_shared_from_this<shadow_link> {
  public:
@@ -72,6 +85,13 @@ class shadow_link : public std::enable_shared_from_this<shadow_link> {
   void finish(std::chrono::milliseconds bound);
   /// True once attach() may try again (the backoff after a failure has run out).
   [[nodiscard]] bool may_retry() const noexcept;
+  /// Where noise checks of this session's samples re-run their read (see rerun_target).
+  void set_rerun_target(std::shared_ptr<const rerun_target> target) noexcept {
+    rerun_target_ = std::move(target);
+  }
+  [[nodiscard]] const rerun_target* current_rerun_target() const noexcept {
+    return rerun_target_.get();
+  }
 
  private:
   // Two loops per connection: feed writes queued jobs, drain reads their answers in order.
@@ -81,7 +101,27 @@ class shadow_link : public std::enable_shared_from_this<shadow_link> {
   static awaitable<void> drain(std::shared_ptr<shadow_link> self, std::uint64_t generation);
   awaitable<void> feed_loop(std::uint64_t generation);
   awaitable<void> drain_loop(std::uint64_t generation);
-  awaitable<bool> run_job(const shadow::shadow_job& job, int phase);
+  awaitable<bool> run_job(const shadow::shadow_job& job, int phase,
+                          std::chrono::steady_clock::time_point started);
+  /// A sampled read both backends answered: decide, run the noise check if it may be noise,
+  /// and record the outcome.
+  void conclude_sample(const std::shared_ptr<shadow::read_sample>& sample,
+                       std::chrono::microseconds shadow_latency, int phase);
+  /// Runs the sample's read on a fresh connection to `login` (session state replayed first)
+  /// and feeds its answer into `into` as `side`. False: no usable answer.
+  static awaitable<bool> rerun_read(asio::io_context& context, const rerun_target& target,
+                                    const backend_login& login, const shadow::read_sample& sample,
+                                    shadow::read_sample& into, compare::result_side side);
+  static awaitable<void> noise_check(std::shared_ptr<shadow_link> self,
+                                     std::shared_ptr<shadow::read_sample> sample,
+                                     std::shared_ptr<const rerun_target> target,
+                                     compare::result_diff_summary summary,
+                                     std::chrono::microseconds shadow_latency, int phase);
+  /// A noise check ended: its slot goes to the first check in line, or back to the pool.
+  static void release_noise_slot(shared_state& shared);
+  void record_sample(const shadow::read_sample& sample, const compare::result_diff_summary& summary,
+                     compare::sample_outcome outcome, std::chrono::microseconds shadow_latency,
+                     int phase, std::vector<std::string> noisy_columns = {});
   void compare(const shadow::shadow_job& job, const shadow::reply_tracker& reply, int phase);
   /// Records a divergence and marks the session; `lost` also drops the connection and queue.
   void diverge(shadow::divergence_kind kind, const shadow::shadow_job* job, std::string detail,
@@ -101,6 +141,7 @@ class shadow_link : public std::enable_shared_from_this<shadow_link> {
     shadow::shadow_job job;
     int phase;
     std::chrono::steady_clock::time_point at;
+    std::chrono::steady_clock::time_point sent_at{};  ///< when feed_loop wrote it
   };
   std::deque<queued> queue_;
   std::size_t queued_bytes_ = 0;
@@ -116,6 +157,7 @@ class shadow_link : public std::enable_shared_from_this<shadow_link> {
   unsigned failures_ = 0;
   std::chrono::steady_clock::time_point retry_at_{};
   std::vector<std::byte> carry_;
+  std::shared_ptr<const rerun_target> rerun_target_;
   asio::steady_timer work_;      // the drainer waits here for jobs
   asio::steady_timer progress_;  // the session waits here for the drainer
   asio::steady_timer finish_deadline_;

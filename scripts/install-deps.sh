@@ -12,7 +12,7 @@ packages=(
   clang-14 libclang-rt-14-dev # libFuzzer targets
   postgresql-15 postgresql-client-15 postgresql-contrib
   pgbouncer pgpool2           # benchmark peers
-  util-linux procps           # runuser, ps for the harness
+  util-linux procps jq        # runuser, ps for the harness; jq reads dwctl --json in bench/
   python3-psycopg python3-psycopg2 libpostgresql-jdbc-java  # driver tests
   python3-yaml                # tests/docker/check_compose.py
 )

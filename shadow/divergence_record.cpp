@@ -104,6 +104,8 @@ std::string_view to_string(divergence_kind kind) noexcept {
       return "queue_overflow";
     case divergence_kind::reconnect:
       return "reconnect";
+    case divergence_kind::read_mismatch:
+      return "read_mismatch";
   }
   return "unknown";
 }
@@ -112,7 +114,7 @@ const std::array<divergence_kind, divergence_kind_count>& all_divergence_kinds()
   static constexpr std::array<divergence_kind, divergence_kind_count> kinds{
       divergence_kind::shadow_error,       divergence_kind::tag_mismatch, divergence_kind::rows_mismatch,
       divergence_kind::shadow_unreachable, divergence_kind::lag_exceeded, divergence_kind::queue_overflow,
-      divergence_kind::reconnect};
+      divergence_kind::reconnect,          divergence_kind::read_mismatch};
   return kinds;
 }
 

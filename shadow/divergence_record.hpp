@@ -24,8 +24,9 @@ enum class divergence_kind : std::uint8_t {
   lag_exceeded,        ///< the shadow fell behind the lag bound
   queue_overflow,      ///< the session's shadow queue stayed full past the lag bound
   reconnect,           ///< the shadow came back (logged so a reader sees where a gap ends)
+  read_mismatch,       ///< a sampled read answered differently (never marks the session)
 };
-inline constexpr std::size_t divergence_kind_count = 7;
+inline constexpr std::size_t divergence_kind_count = 8;
 
 [[nodiscard]] std::string_view to_string(divergence_kind kind) noexcept;
 /// Every kind, in declaration order (for metrics that list all of them, zero or not).

@@ -256,6 +256,7 @@ void unit_builder::forget_state(const std::string& key) {
   if (it == replay_.end()) return;
   replay_size_ -= it->second.frame.size();
   replay_.erase(it);
+  ++replay_order_;  // the replay changed: replay_version() moves on
 }
 
 unit unit_builder::take() {

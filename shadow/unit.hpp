@@ -22,6 +22,8 @@
 
 namespace dw::shadow {
 
+struct read_sample;
+
 struct statement_ref {
   std::shared_ptr<const statement_plan> plan;
   std::shared_ptr<const std::string> sql;
@@ -74,6 +76,10 @@ struct shadow_job {
   /// False for work whose answers say nothing about divergence (state replays, sequence
   /// catch-ups): it is run and its answers are read, not compared.
   bool compare_answers = true;
+  /// A sampled read (read_sample.hpp): the shadow's answer goes to its differ, after
+  /// `sample_ready_skip` ReadyForQuery messages (a savepoint's) and up to the next one.
+  std::shared_ptr<read_sample> sample;
+  std::uint32_t sample_ready_skip = 0;
 };
 
 /// The type byte of each frontend frame in `frames` (typed messages, as after startup), in
@@ -113,6 +119,8 @@ class unit_builder {
   /// The frames a freshly opened connection must run first, Sync included; empty: none.
   [[nodiscard]] std::vector<std::byte> replay_bytes() const;
   [[nodiscard]] bool replay_complete() const noexcept { return replay_size_ <= max_replay_bytes; }
+  /// Changes whenever replay_bytes() would: callers may cache what they built from it.
+  [[nodiscard]] std::uint64_t replay_version() const noexcept { return replay_order_; }
 
   static constexpr std::size_t max_replay_bytes = 1u << 20;
 

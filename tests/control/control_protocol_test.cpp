@@ -176,7 +176,7 @@ TEST(control_response, malformed_answers_are_errors) {
 }
 
 TEST(control_response, help_lists_every_command) {
-  ASSERT_EQ(command_help().size(), 6u);
+  ASSERT_EQ(command_help().size(), 7u);
   EXPECT_TRUE(command_help()[1].starts_with("phase N [--force]"));
   EXPECT_TRUE(is_mutating(command::phase));
   EXPECT_FALSE(is_mutating(command::status));

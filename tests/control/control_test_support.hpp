@@ -49,6 +49,7 @@ class fake_proxy final : public proxy_control {
   bool hold_moves = false;              ///< keep moves open until release_move()
   std::optional<failure> move_failure;  ///< fail the next moves with this
   move_report report{std::chrono::milliseconds{42}, std::chrono::milliseconds{7}};
+  diffs_report diffs;                   ///< what read_diffs answers; guarded like snapshot
 
   void status(std::function<void(status_snapshot)> done) override {
     status_snapshot s;
@@ -122,6 +123,26 @@ class fake_proxy final : public proxy_control {
       snapshot.gates.diverged_sessions = 0;
     }
     done(n);
+  }
+
+  void read_diffs(std::size_t limit, std::function<void(outcome<diffs_report>)> done) override {
+    diffs_report r;
+    {
+      std::lock_guard lock{mutex_};
+      log_locked("diffs " + std::to_string(limit));
+      r = diffs;
+    }
+    if (r.worst.size() > limit) r.worst.resize(limit);
+    done(std::move(r));
+  }
+
+  void reset_read_diffs(std::function<void(outcome<void>)> done) override {
+    {
+      std::lock_guard lock{mutex_};
+      log_locked("reset diffs");
+      diffs = {};
+    }
+    done(outcome<void>{});
   }
 
   /// Completes the held move from the test thread (the "any thread" side of the contract).

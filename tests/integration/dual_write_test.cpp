@@ -380,7 +380,10 @@ TEST(dual_write, phase_flips_under_pgbench_fail_no_transaction_and_move_the_prim
   const std::string old_port = std::to_string(old_cluster().port());
   const std::string new_port = std::to_string(new_cluster().port());
 
-  dual_write_proxy p{phase_1_options(db)};
+  auto options = phase_1_options(db);
+  // The flips are the subject here; the read-diff gate of 2 -> 3 has tests of its own.
+  options.extra_yaml = "gates:\n  min_read_samples: 0\n";
+  dual_write_proxy p{options};
   auto watcher = pg_connect(p.conninfo());  // one session open across every flip
   ASSERT_EQ(pg_value(watcher.get(), "SHOW port"), old_port);
 
@@ -614,7 +617,9 @@ TEST(dual_write, restart_in_phase_3_comes_back_in_phase_3_with_new_as_primary) {
   create_databases(db, "CREATE TABLE t (id int PRIMARY KEY, note text)");
   const std::string new_port = std::to_string(new_cluster().port());
 
-  dual_write_proxy p{phase_1_options(db)};
+  auto options = phase_1_options(db);
+  options.extra_yaml = "gates:\n  min_read_samples: 0\n";  // no reads to compare here
+  dual_write_proxy p{options};
   for (const char* target : {"2", "3"}) {
     const auto r = p.dwctl({"phase", target});
     ASSERT_EQ(r.exit_code, 0) << "dwctl phase " << target << ": " << r.describe();

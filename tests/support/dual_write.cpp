@@ -45,10 +45,35 @@ void ensure_pgbench_template(const pg_cluster& cluster) {
 
 std::uint64_t unsigned_field(const boost::json::object& o, const char* key) {
   const auto* v = o.if_contains(key);
-  if (v == nullptr) throw std::runtime_error(std::string("status has no '") + key + "'");
+  if (v == nullptr) throw std::runtime_error(std::string("answer has no '") + key + "'");
   if (const auto* i = v->if_int64(); i != nullptr && *i >= 0) return static_cast<std::uint64_t>(*i);
   if (const auto* u = v->if_uint64()) return *u;
-  throw std::runtime_error(std::string("status field '") + key + "' is not a count");
+  throw std::runtime_error(std::string("answer field '") + key + "' is not a count");
+}
+
+std::string string_field(const boost::json::object& o, const char* key) {
+  const auto* v = o.if_contains(key);
+  if (v == nullptr || !v->is_string())
+    throw std::runtime_error(std::string("answer has no string '") + key + "'");
+  return std::string{v->get_string()};
+}
+
+/// The one JSON object dwctl --json printed; throws when it is missing or says ok: false.
+boost::json::object answer_object(const std::string& json, const char* command) {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(json, ec);
+  if (ec || !v.is_object())
+    throw std::runtime_error(std::string("dwctl ") + command + " printed no JSON object: " + json);
+  auto& o = v.get_object();
+  if (const auto* ok = o.if_contains("ok"); ok != nullptr && ok->is_bool() && !ok->get_bool())
+    throw std::runtime_error(std::string("dwctl ") + command + " failed: " + json);
+  return std::move(o);
+}
+
+std::string first_line(std::string text) {
+  if (const auto nl = text.find('\n'); nl != std::string::npos) text.resize(nl);
+  if (!text.empty() && text.back() == '\r') text.pop_back();
+  return text;
 }
 
 }  // namespace
@@ -102,13 +127,7 @@ void create_databases(const std::string& name, const std::string& schema_sql) {
 }
 
 dwctl_status parse_dwctl_status(const std::string& json) {
-  boost::system::error_code ec;
-  const auto v = boost::json::parse(json, ec);
-  if (ec || !v.is_object())
-    throw std::runtime_error("dwctl status printed no JSON object: " + json);
-  const auto& o = v.get_object();
-  if (const auto* ok = o.if_contains("ok"); ok != nullptr && ok->is_bool() && !ok->get_bool())
-    throw std::runtime_error("dwctl status failed: " + json);
+  const auto o = answer_object(json, "status");
   dwctl_status s;
   s.json = json;
   s.phase = static_cast<int>(unsigned_field(o, "phase"));
@@ -116,6 +135,23 @@ dwctl_status parse_dwctl_status(const std::string& json) {
   s.divergences = unsigned_field(o, "divergences");
   s.diverged_sessions = unsigned_field(o, "diverged_sessions");
   return s;
+}
+
+std::vector<diff_counts> parse_dwctl_diffs(const std::string& json) {
+  const auto o = answer_object(json, "diffs");
+  const auto* worst = o.if_contains("worst");
+  if (worst == nullptr || !worst->is_array())
+    throw std::runtime_error("dwctl diffs has no 'worst' list: " + json);
+  std::vector<diff_counts> out;
+  for (const auto& v : worst->get_array()) {
+    if (!v.is_object()) throw std::runtime_error("dwctl diffs: 'worst' holds a non-object");
+    const auto& f = v.get_object();
+    out.push_back({string_field(f, "fingerprint"), string_field(f, "statement"),
+                   unsigned_field(f, "samples"), unsigned_field(f, "matches"),
+                   unsigned_field(f, "mismatches"), unsigned_field(f, "noise"),
+                   unsigned_field(f, "skipped")});
+  }
+  return out;
 }
 
 dual_write_proxy::dual_write_proxy(dual_write_options options)
@@ -162,9 +198,13 @@ command_result dual_write_proxy::dwctl(const std::vector<std::string>& args,
 dwctl_status dual_write_proxy::status() const {
   const auto r = dwctl({"--json", "status"});
   if (!r.ok()) throw std::runtime_error("dwctl status failed: " + r.describe());
-  std::string line = r.out;
-  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
-  return parse_dwctl_status(line);
+  return parse_dwctl_status(first_line(r.out));
+}
+
+std::vector<diff_counts> dual_write_proxy::diffs() const {
+  const auto r = dwctl({"--json", "diffs", "--limit", "100"});
+  if (!r.ok()) throw std::runtime_error("dwctl diffs failed: " + r.describe());
+  return parse_dwctl_diffs(first_line(r.out));
 }
 
 void send_query(PGconn* conn, const std::string& sql) {

@@ -54,6 +54,19 @@ struct dwctl_status {
 /// Decodes a status answer; throws std::runtime_error naming what is missing.
 [[nodiscard]] dwctl_status parse_dwctl_status(const std::string& json);
 
+/// One query shape of `dwctl --json diffs`, decoded.
+struct diff_counts {
+  std::string fingerprint;  ///< 16 hex digits; empty: not found
+  std::string statement;
+  std::uint64_t samples = 0;
+  std::uint64_t matches = 0;
+  std::uint64_t mismatches = 0;
+  std::uint64_t noise = 0;
+  std::uint64_t skipped = 0;
+};
+/// Decodes the `worst` list of a diffs answer; throws std::runtime_error naming what is missing.
+[[nodiscard]] std::vector<diff_counts> parse_dwctl_diffs(const std::string& json);
+
 struct dual_write_options {
   std::string dbname;               ///< on both clusters; also what clients ask for
   int phase = 1;                    ///< `phase:` in the configuration file
@@ -91,6 +104,8 @@ class dual_write_proxy {
                                      std::chrono::seconds timeout = std::chrono::seconds{60}) const;
   /// dwctl --json status, decoded; throws with dwctl's output when it fails.
   [[nodiscard]] dwctl_status status() const;
+  /// dwctl --json diffs --limit 100, decoded.
+  [[nodiscard]] std::vector<diff_counts> diffs() const;
 
  private:
   void start();
