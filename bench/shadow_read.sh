@@ -59,7 +59,7 @@ declare -A label=(
   [phase1]="dwproxy phase 1 (dual-write)"
   [phase2]="dwproxy phase 2, sample_rate $rate"
 )
-declare -A port pid problem tps_list lat_list
+declare -A port pid problem tps_list lat_list cpu_ticks txs
 skip_target() { problem[$1]=$2; dw_warn "${label[$1]}: not available: $2"; }
 active() { [[ -z ${problem[$1]:-} ]]; }
 
@@ -118,13 +118,33 @@ YAML
 active phase1 && start_proxy phase1 1
 active phase2 && start_proxy phase2 2
 
+# CPU ticks a cluster has used: the postmaster, its live children and its reaped ones.
+cluster_ticks() { # DIR
+  local pm child sum
+  pm=$(head -n 1 "$1/postmaster.pid")
+  sum=$(awk '{ sub(/.*\) /, ""); print $12 + $13 + $14 + $15 }' "/proc/$pm/stat")
+  for child in $(ps -o pid= --ppid "$pm"); do
+    sum=$((sum + $(dw_cpu_ticks "$child" 2>/dev/null || echo 0)))
+  done
+  echo "$sum"
+}
+# "proxy old new" ticks now; the proxy's are 0 for the direct target.
+ticks_now() { # TARGET
+  local proxy=0
+  [[ -n ${pid[$1]:-} ]] && proxy=$(dw_cpu_ticks "${pid[$1]}")
+  echo "$proxy $(cluster_ticks "$old_dir") $(cluster_ticks "$new_dir")"
+}
+
 pgbench_field() { sed -nE "s/$2/\1/p" "$1" | head -n 1; }
 run_round() { # TARGET ROUND [SECONDS]
-  local t=$1 r=$2 secs=${3:-$duration} out=$work/out/$1.r$2.txt rc=0 tps lat
+  local t=$1 r=$2 secs=${3:-$duration} out=$work/out/$1.r$2.txt rc=0 tps lat before after n
+  before=$(ticks_now "$t")
   pgbench -n -S -M "$mode" -h 127.0.0.1 -p "${port[$t]}" -U "$dw_db_user" \
     -c "$clients" -j "$jobs" -T "$secs" "$dw_db_name" >"$out" 2>&1 || rc=$?
+  after=$(ticks_now "$t")
   tps=$(pgbench_field "$out" '^tps = ([0-9.]+) .*')
   lat=$(pgbench_field "$out" '^latency average = ([0-9.]+) ms.*')
+  n=$(pgbench_field "$out" '^number of transactions actually processed: ([0-9]+).*')
   if ((rc != 0)) || [[ -z $tps ]]; then
     tail -n 5 "$out" >&2
     skip_target "$t" "pgbench failed in round $r (status $rc)"
@@ -132,13 +152,19 @@ run_round() { # TARGET ROUND [SECONDS]
   fi
   tps_list[$t]+="$tps "
   lat_list[$t]+="$lat "
+  # Accumulated "proxy old new" ticks and transactions, for CPU per transaction.
+  read -r -a b <<<"$before"
+  read -r -a a <<<"$after"
+  read -r -a acc <<<"${cpu_ticks[$t]:-0 0 0}"
+  cpu_ticks[$t]="$((acc[0] + a[0] - b[0])) $((acc[1] + a[1] - b[1])) $((acc[2] + a[2] - b[2]))"
+  txs[$t]=$((${txs[$t]:-0} + ${n:-0}))
   dw_info "round $r ${label[$t]}: $tps TPS, latency average $lat ms"
 }
 
 dw_heading "Warm-up (2 s per target)"
 for t in "${targets[@]}"; do
   if active "$t"; then run_round "$t" 0 2; fi
-  tps_list[$t]='' lat_list[$t]=''
+  tps_list[$t]='' lat_list[$t]='' cpu_ticks[$t]='' txs[$t]=0
 done
 # Phase 2's statistics should count the measured rounds only.
 active phase2 && "$dw_dwctl_bin" --socket "$work/dw-phase2/control.sock" diffs --reset >/dev/null
@@ -161,6 +187,17 @@ for t in "${targets[@]}"; do
     rows+=("${label[$t]}|not available: ${problem[$t]}|-|-|-")
   fi
 done
+# CPU microseconds per transaction: where the cores went (all on this one host).
+hz=$(getconf CLK_TCK)
+cpu_rows=("target|dwproxy us/tx|OLD us/tx|NEW us/tx")
+declare -A proxy_us
+for t in "${targets[@]}"; do
+  active "$t" || continue
+  read -r -a c <<<"${cpu_ticks[$t]:-0 0 0}"
+  per() { awk -v k="$1" -v n="${txs[$t]}" -v hz="$hz" 'BEGIN { if (n > 0) printf "%.1f", k * 1e6 / hz / n; else print "n/a" }'; }
+  proxy_us[$t]=$(per "${c[0]}")
+  cpu_rows+=("${label[$t]}|${proxy_us[$t]}|$(per "${c[1]}")|$(per "${c[2]}")")
+done
 drop=$(awk -v a="${tps[phase2]}" -v b="${tps[phase1]}" 'BEGIN { if (a ~ /^[0-9.]+$/ && b + 0 > 0) printf "%.1f", (1 - a / b) * 100; else print "n/a" }')
 compared="n/a"
 if active phase2; then
@@ -174,8 +211,15 @@ report=$(
   echo
   printf '%s\n' "${rows[@]}" | dw_markdown_table
   echo
+  echo "CPU per transaction (ticks of each process tree during the measured rounds):"
+  echo
+  printf '%s\n' "${cpu_rows[@]}" | dw_markdown_table
+  echo
   echo "- phase 2 (every read also run on NEW and compared) vs phase 1: TPS drop $drop% (goal: under 10%)"
   echo "- phase 2 reads during the measured rounds: $compared"
+  echo "- dwproxy CPU per transaction, phase 2 vs phase 1: $(ratio "${proxy_us[phase2]:-}" "${proxy_us[phase1]:-}")x;" \
+    "in phase 2 NEW runs every read too, and on one host its CPU comes out of the same $(nproc) cores" \
+    "as OLD's, pgbench's and the proxy's"
 )
 echo
 echo "$report"

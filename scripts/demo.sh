@@ -109,6 +109,8 @@ walk_phases() {
   sleep "$move_gap"
   move_to 2
   sleep "$move_gap"
+  # Phase 2 compared a sample of the reads on NEW; the 2 -> 3 gate judges these numbers.
+  dwctl_shown diffs --limit 5 || dw_die "dwctl diffs failed (exit status $?)"
   move_to 3
   wait "$writers_pid" || dw_die "the writers failed (pgbench status $?)"
 
