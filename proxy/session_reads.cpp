@@ -8,6 +8,7 @@
 #include "proxy/session.hpp"
 #include "proxy/shadow_link.hpp"
 #include "proxy/worker.hpp"
+#include "shadow/redaction.hpp"
 
 namespace dw::proxy {
 namespace {
@@ -17,16 +18,26 @@ using clock = std::chrono::steady_clock;
 struct read_info {
   std::uint64_t fingerprint = 0;
   compare::read_shape shape;
+  shadow::redaction_mode mode = shadow::redaction_mode::values_and_literals;
+  std::shared_ptr<const std::string> shown;  ///< the text redacted per `mode`
 };
 
-// Applications repeat their reads: fingerprint and shape are worked out once per text and
-// thread (the cache is dropped whole when it grows past its cap).
-const read_info& info_for(const std::string& sql) {
+// Applications repeat their reads: fingerprint, shape and redacted text are worked out once
+// per text and thread (the cache is dropped whole when it grows past its cap; a reload that
+// changes the redaction mode redoes the text).
+const read_info& info_for(const std::string& sql, shadow::redaction_mode mode) {
   constexpr std::size_t max_cached = 4096;
   thread_local std::unordered_map<std::string, read_info> cache;
-  if (auto it = cache.find(sql); it != cache.end()) return it->second;
+  if (auto it = cache.find(sql); it != cache.end()) {
+    if (it->second.mode != mode) {
+      it->second.mode = mode;
+      it->second.shown = std::make_shared<const std::string>(shadow::redact_statement(sql, mode));
+    }
+    return it->second;
+  }
   if (cache.size() >= max_cached) cache.clear();
-  read_info info{shadow::statement_fingerprint(sql), compare::analyze_read(sql)};
+  read_info info{shadow::statement_fingerprint(sql), compare::analyze_read(sql), mode,
+                 std::make_shared<const std::string>(shadow::redact_statement(sql, mode))};
   return cache.emplace(sql, std::move(info)).first->second;
 }
 
@@ -41,7 +52,9 @@ awaitable<void> session::maybe_sample(const std::vector<std::byte>& bytes, char 
   const shadow::read_sampling& rules = runtime_->read_sampling;
   const auto statement = shadow::sampleable_read(units_->current());
   if (!statement) co_return;
-  const read_info& info = info_for(*statement->sql);
+  const auto mode = shadow::parse_redaction_mode(runtime_->cfg.divergence_log.redaction)
+                        .value_or(shadow::redaction_mode::values_and_literals);
+  const read_info& info = info_for(*statement->sql, mode);
   if (info.fingerprint == 0 || !info.shape.single_statement) co_return;
   if (!rules.wants(info.fingerprint, uniform_draw())) co_return;
   shared_state& shared = owner_.shared();
@@ -53,12 +66,13 @@ awaitable<void> session::maybe_sample(const std::vector<std::byte>& bytes, char 
   if (state_ == session_state::closing) co_return;
   if (!shadow_ || !shadow_->connected() || shadow_->diverged() ||
       shadow_->backlog() >= rules.max_pending) {
-    shared.read_stats->record_skipped(info.fingerprint, *statement->sql, clock::now());
+    shared.read_stats->record_skipped(info.fingerprint, *info.shown, clock::now());
     co_return;
   }
   auto sample = std::make_shared<shadow::read_sample>(shadow::diff_options_for(rules, info.shape));
   sample->fingerprint = info.fingerprint;
   sample->sql = statement->sql;
+  sample->shown_sql = info.shown;
   sample->frames = bytes;
   sample->in_transaction = status != 'I';
   sample->primary_is_new = primary_is_new_;
@@ -86,7 +100,8 @@ void session::hand_sample_to_shadow(int phase) {
     shadow_->enqueue(shadow::make_sample_job(std::move(sample)), phase);
     return;
   }
-  owner_.shared().read_stats->record_skipped(sample->fingerprint, *sample->sql, clock::now());
+  owner_.shared().read_stats->record_skipped(sample->fingerprint, *sample->shown_sql,
+                                             clock::now());
 }
 
 }  // namespace dw::proxy

@@ -347,7 +347,7 @@ void shadow_link::conclude_sample(const std::shared_ptr<shadow::read_sample>& sa
                                   std::chrono::microseconds shadow_latency, int phase) {
   compare::read_stats& stats = *shared_.read_stats;
   if (sample->unusable) {
-    stats.record_skipped(sample->fingerprint, *sample->sql, clock::now());
+    stats.record_skipped(sample->fingerprint, *sample->shown_sql, clock::now());
     return;
   }
   compare::result_diff_summary summary = sample->diff.finish();
@@ -501,7 +501,7 @@ void shadow_link::record_sample(const shadow::read_sample& sample,
                                 std::vector<std::string> noisy_columns) {
   compare::sample_record r;
   r.fingerprint = sample.fingerprint;
-  r.statement = *sample.sql;
+  r.statement = *sample.shown_sql;
   r.outcome = outcome;
   r.primary_is_new = sample.primary_is_new;
   r.primary_latency = sample.primary_latency;

@@ -73,6 +73,9 @@ struct read_sample {
   compare::result_diff diff;
   std::uint64_t fingerprint = 0;
   std::shared_ptr<const std::string> sql;
+  /// The text statistics and `dwctl diffs` show: `sql` with literals redacted as
+  /// divergence_log.redaction says (worked out once per text, not per sample).
+  std::shared_ptr<const std::string> shown_sql;
   std::vector<std::optional<bytes>> parameters;
   std::vector<std::int16_t> parameter_formats;
   std::vector<std::byte> frames;  ///< the unit as the primary got it

@@ -108,6 +108,8 @@ TEST(shadow_read, reports_each_real_difference_under_its_fingerprint_and_not_ord
   dual_write_options o;
   o.dbname = db;
   o.phase = 2;
+  // Statements are shown as sent (the gate test checks the default, redacted form).
+  o.redaction = "none";
   o.extra_yaml = sample_everything();
   dual_write_proxy p{o};
   auto client = pg_connect(p.conninfo());
@@ -171,6 +173,11 @@ TEST(shadow_read, the_2_to_3_gate_refuses_while_new_differs_and_allows_once_fixe
   for (int i = 1; i <= 20; ++i)
     pg_exec(client.get(), "SELECT name FROM items WHERE id = " + std::to_string(i % 5 + 1));
   ASSERT_TRUE(compared_at_least(p, 20));
+  // Literals are data: with the default redaction they never reach the statistics.
+  for (const auto& d : p.diffs()) {
+    EXPECT_NE(d.statement.find("id = $redacted"), std::string::npos) << d.statement;
+    EXPECT_EQ(d.statement.find_first_of("0123456789"), std::string::npos) << d.statement;
+  }
   refused = p.dwctl({"phase", "3"});
   EXPECT_EQ(refused.exit_code, 1) << refused.describe();
   EXPECT_NE(refused.err.find("sampled reads differed"), std::string::npos) << refused.describe();

@@ -160,6 +160,8 @@ dual_write_proxy::dual_write_proxy(dual_write_options options)
                      state_file().string() + "\"\n" + "control:\n  socket: \"" +
                      control_socket().string() + "\"\n" + "divergence_log:\n  path: \"" +
                      divergence_log().string() + "\"\n" +
+                     (options_.redaction.empty() ? ""
+                                                 : "  redaction: " + options_.redaction + "\n") +
                      "shadow:\n  reconnect_min_ms: " + std::to_string(options_.reconnect_min_ms) +
                      "\n  reconnect_max_ms: " + std::to_string(options_.reconnect_max_ms) + "\n";
   if (options_.lag_bound_ms)

@@ -73,6 +73,7 @@ struct dual_write_options {
   std::optional<int> lag_bound_ms;  ///< shadow.lag_bound_ms when set
   int reconnect_min_ms = 50;        ///< shadow.reconnect_min_ms
   int reconnect_max_ms = 500;       ///< shadow.reconnect_max_ms
+  std::string redaction;            ///< divergence_log.redaction when set
   std::string extra_yaml;           ///< appended to the generated file (other top-level keys)
   std::string log_level = "info";
   int threads = 2;
