@@ -216,6 +216,25 @@ TEST_F(http_api_test, pause_resume_and_ack_go_through_the_service) {
   EXPECT_EQ(proxy.events(), (std::vector<std::string>{"pause", "resume", "ack"}));
 }
 
+TEST_F(http_api_test, diffs_are_served_limited_and_reset_by_post) {
+  proxy.diffs.totals.samples = 12;
+  proxy.diffs.worst.resize(3);
+  start(phase::shadow_read);
+  auto d = call("GET", "/diffs?limit=2");
+  ASSERT_EQ(d.status, 200) << d.body;
+  const auto report = parse<diffs_data>(command::diffs, d);
+  EXPECT_EQ(report.report.totals.samples, 12u);
+  EXPECT_EQ(report.report.worst.size(), 2u);
+  EXPECT_EQ(call("GET", "/diffs?limit=0").status, 400);
+  EXPECT_EQ(call("GET", "/diffs?top=2").status, 400);
+  EXPECT_EQ(call("POST", "/diffs").status, 405);
+  EXPECT_EQ(call("GET", "/diffs/reset").status, 405);
+  auto reset = call("POST", "/diffs/reset");
+  ASSERT_EQ(reset.status, 200) << reset.body;
+  EXPECT_TRUE(parse<diffs_data>(command::diffs, reset).reset);
+  EXPECT_EQ(parse<diffs_data>(command::diffs, call("GET", "/diffs")).report.totals.samples, 0u);
+}
+
 TEST_F(http_api_test, bad_requests_get_400_404_405_with_json_errors) {
   start();
   auto bad_phase = call("POST", "/phase/9");
