@@ -83,7 +83,12 @@ std::string fingerprint_hex(std::uint64_t fingerprint) { return fmt::format("{:0
 std::optional<statement_ref> sampleable_read(const unit& u) {
   if (u.to_shadow || u.has_flush || u.overflow) return std::nullopt;
   std::optional<statement_ref> found;
+  bool bound = false;
   for (const auto& m : u.messages) {
+    if (m.type == 'B') bound = true;
+    // An Execute of a portal bound in an earlier unit (a cursor fetched in pieces, as JDBC's
+    // setFetchSize does) has only part of the result here, and the shadow has no such portal.
+    if (m.type == 'E' && !bound) return std::nullopt;
     if (m.type != 'Q' && m.type != 'E') continue;
     if (found || !m.statement.plan || !m.statement.sql) return std::nullopt;
     const statement_plan& plan = *m.statement.plan;

@@ -106,6 +106,20 @@ TEST(sampleable_read, takes_one_plain_read_and_nothing_that_changes_state) {
                                       execute(), sync()})));
 }
 
+TEST(sampleable_read, not_a_portal_fetched_in_pieces) {
+  // JDBC's setFetchSize: Bind and a limited Execute, then further Executes of that portal in
+  // later units. Those have part of the result only, and the shadow has no such portal.
+  unit_builder b{builder_options()};
+  wire out;
+  for (const auto& f : {parse("", "SELECT id FROM t ORDER BY id"), bind("C_1", ""),
+                        execute("C_1", 5), sync()})
+    (void)b.add(frame_of(f), f, out);
+  const unit first = b.take();
+  EXPECT_TRUE(sampleable_read(first)) << "bound here: sampled (a suspended portal then spoils it)";
+  for (const auto& f : {execute("C_1", 5), sync()}) (void)b.add(frame_of(f), f, out);
+  EXPECT_FALSE(sampleable_read(b.current()));
+}
+
 TEST(read_sample_job, runs_the_read_as_is_outside_a_transaction) {
   auto s = std::make_shared<read_sample>(compare::result_diff_options{});
   s->frames = query("SELECT 1");
