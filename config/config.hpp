@@ -103,6 +103,20 @@ struct flip_settings {
   std::chrono::milliseconds drain_timeout{5000};  ///< in-flight transactions get this long to end
 };
 
+/// Gates the control plane adds to the built-in ones (control/phase_machine.hpp).
+struct gate_settings {
+  std::string verify_report;                ///< report file `dwctl verify` writes; empty: gate off
+  unsigned verify_max_age_minutes = 0;      ///< a passed report at most this old; 0: gate off
+};
+
+/// An operator's check for `dwctl verify`: SQL whose result must be the same on OLD and NEW.
+struct business_rule {
+  std::string name;
+  std::string sql;
+
+  friend bool operator==(const business_rule&, const business_rule&) = default;
+};
+
 struct logging {
   std::string level = "info";    ///< trace, debug, info, warn, error, off
   std::string file;              ///< empty: stderr
@@ -120,6 +134,8 @@ struct config {
   shadow_settings shadow;
   divergence_log_settings divergence_log;
   flip_settings flip;
+  gate_settings gates;
+  std::vector<business_rule> business_rules;
   int phase = 0;                 ///< initial phase when no state file says otherwise
   std::string state_file;        ///< where the phase is persisted; empty: not persisted
   std::string control_socket;    ///< Unix control socket path; empty: none
