@@ -1,0 +1,122 @@
+#include "compare/verify.hpp"
+
+#include <algorithm>
+#include <exception>
+#include <map>
+#include <mutex>
+#include <thread>
+
+namespace dw::compare {
+namespace {
+
+std::vector<table_name> names_of(const std::vector<table_info>& tables) {
+  std::vector<table_name> out;
+  for (const auto& t : tables) out.push_back(t.name);
+  return out;
+}
+
+void add_notes(const table_plan& plan, verify_report& r) {
+  for (const auto& p : plan.pairs)
+    if (p.old_table.primary_key.empty())
+      r.notes.push_back(p.old_table.name.display() +
+                        " has no primary key: compared as a whole table (a multiset of rows), "
+                        "without chunks; repair replaces it as a whole");
+}
+
+}  // namespace
+
+table_plan plan_tables(pg_connection& old_conn, pg_connection& new_conn,
+                       const std::vector<table_pattern>& patterns) {
+  table_plan plan;
+  plan.selected_old = select_tables(read_tables(old_conn), patterns);
+  plan.new_tables = read_tables(new_conn);
+  std::map<table_name, const table_info*> on_new;
+  for (const auto& t : plan.new_tables) on_new.emplace(t.name, &t);
+  for (const auto& o : plan.selected_old) {
+    const auto n = on_new.find(o.name);
+    if (n == on_new.end()) {
+      table_comparison missing;
+      missing.table = o.name;
+      missing.key = o.primary_key;
+      missing.error = "table missing on NEW";
+      plan.missing_on_new.push_back(std::move(missing));
+      continue;
+    }
+    plan.pairs.push_back({o, *n->second, shared_columns(o, *n->second)});
+  }
+  return plan;
+}
+
+std::vector<table_comparison> for_each_table(
+    const pg_endpoint& old_side, const pg_endpoint& new_side, const std::vector<table_pair>& pairs,
+    unsigned jobs,
+    const std::function<table_comparison(pg_connection&, pg_connection&, const table_pair&)>& work) {
+  std::vector<table_comparison> out(pairs.size());
+  std::mutex mutex;
+  std::size_t next = 0;
+  std::exception_ptr failure;
+  auto worker = [&] {
+    try {
+      pg_connection o{old_side};
+      pg_connection n{new_side};
+      for (;;) {
+        std::size_t i = 0;
+        {
+          const std::lock_guard lock{mutex};
+          if (failure || next == pairs.size()) return;
+          i = next++;
+        }
+        out[i] = work(o, n, pairs[i]);
+      }
+    } catch (...) {
+      const std::lock_guard lock{mutex};
+      if (!failure) failure = std::current_exception();
+    }
+  };
+  const auto threads = std::clamp<std::size_t>(jobs, 1, std::max<std::size_t>(pairs.size(), 1));
+  std::vector<std::thread> pool;
+  for (std::size_t i = 0; i < threads; ++i) pool.emplace_back(worker);
+  for (auto& t : pool) t.join();
+  if (failure) std::rethrow_exception(failure);
+  return out;
+}
+
+verify_report run_verify(const pg_endpoint& old_side, const pg_endpoint& new_side,
+                         const verify_options& options) {
+  verify_report r;
+  r.started = std::chrono::system_clock::now();
+  r.old_endpoint = old_side.description;
+  r.new_endpoint = new_side.description;
+  pg_connection old_conn{old_side};
+  pg_connection new_conn{new_side};
+  const table_plan plan = plan_tables(old_conn, new_conn, options.tables);
+  r.schema = diff_schemas(plan.selected_old, plan.new_tables, options.tables.empty());
+
+  rate_limiter limiter{options.max_rows_per_second};
+  compare_settings settings;
+  settings.chunking = options.chunking;
+  settings.limiter = &limiter;
+  settings.recheck_rounds = options.recheck_rounds;
+  settings.recheck_delay = options.recheck_delay;
+  settings.stop = options.stop;
+  r.tables = for_each_table(old_side, new_side, plan.pairs, options.jobs,
+                            [&](pg_connection& o, pg_connection& n, const table_pair& p) {
+                              auto c = compare_table(o, n, p, settings);
+                              if (options.on_table) options.on_table(c);
+                              return c;
+                            });
+  r.tables.insert(r.tables.end(), plan.missing_on_new.begin(), plan.missing_on_new.end());
+  std::sort(r.tables.begin(), r.tables.end(),
+            [](const auto& a, const auto& b) { return a.table < b.table; });
+  add_notes(plan, r);
+
+  const auto names = options.tables.empty() ? std::vector<table_name>{} : names_of(plan.selected_old);
+  r.constraints = check_constraints(new_conn, plan.new_tables, names);
+  r.sequences = compare_sequences(read_sequences(old_conn), read_sequences(new_conn), names);
+  r.rules = run_rules(old_conn, new_conn, options.rules);
+  r.interrupted = options.stop != nullptr && options.stop->load();
+  r.finished = std::chrono::system_clock::now();
+  return r;
+}
+
+}  // namespace dw::compare

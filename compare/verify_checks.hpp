@@ -1,0 +1,41 @@
+// The checks of `dwctl verify` beyond row data: constraints in force on NEW, sequence
+// positions, and business rules (the operator's own SQL, whose results must match).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "compare/pg_connection.hpp"
+#include "compare/table_model.hpp"
+#include "compare/verify_report.hpp"
+
+namespace dw::compare {
+
+struct business_rule {
+  std::string name;
+  std::string sql;  ///< run as written on both sides; every row and column is compared
+};
+
+/// On NEW, for the tables in `tables`: rows that break a foreign key (orphans; backfill
+/// writes with triggers off, so nothing else checked them), rows that break a CHECK added
+/// NOT VALID, constraints left NOT VALID, and invalid indexes (which enforce nothing).
+[[nodiscard]] std::vector<constraint_finding> check_constraints(
+    pg_connection& new_conn, const std::vector<table_info>& new_tables,
+    const std::vector<table_name>& tables);
+
+/// Pairs sequences by name; those owned by a table outside `tables` are left out unless
+/// `tables` is empty (everything). NEW lags when its next value is behind OLD's. Pure.
+[[nodiscard]] std::vector<sequence_comparison> compare_sequences(
+    const std::vector<sequence_info>& old_sequences,
+    const std::vector<sequence_info>& new_sequences, const std::vector<table_name>& tables);
+
+/// Whether NEW's next value is behind OLD's, in the sequence's direction. Pure.
+[[nodiscard]] bool sequence_lags(std::int64_t increment, std::int64_t old_next,
+                                 std::int64_t new_next) noexcept;
+
+/// Runs each rule on both sides and compares the results as text.
+[[nodiscard]] std::vector<rule_outcome> run_rules(pg_connection& old_conn,
+                                                  pg_connection& new_conn,
+                                                  const std::vector<business_rule>& rules);
+
+}  // namespace dw::compare
