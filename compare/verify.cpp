@@ -47,11 +47,9 @@ table_plan plan_tables(pg_connection& old_conn, pg_connection& new_conn,
   return plan;
 }
 
-std::vector<table_comparison> for_each_table(
-    const pg_endpoint& old_side, const pg_endpoint& new_side, const std::vector<table_pair>& pairs,
-    unsigned jobs,
-    const std::function<table_comparison(pg_connection&, pg_connection&, const table_pair&)>& work) {
-  std::vector<table_comparison> out(pairs.size());
+void run_parallel(const pg_endpoint& old_side, const pg_endpoint& new_side, std::size_t count,
+                  unsigned jobs,
+                  const std::function<void(pg_connection&, pg_connection&, std::size_t)>& work) {
   std::mutex mutex;
   std::size_t next = 0;
   std::exception_ptr failure;
@@ -63,22 +61,22 @@ std::vector<table_comparison> for_each_table(
         std::size_t i = 0;
         {
           const std::lock_guard lock{mutex};
-          if (failure || next == pairs.size()) return;
+          if (failure || next == count) return;
           i = next++;
         }
-        out[i] = work(o, n, pairs[i]);
+        work(o, n, i);
       }
     } catch (...) {
       const std::lock_guard lock{mutex};
       if (!failure) failure = std::current_exception();
     }
   };
-  const auto threads = std::clamp<std::size_t>(jobs, 1, std::max<std::size_t>(pairs.size(), 1));
+  if (count == 0) return;
+  const auto threads = std::clamp<std::size_t>(jobs, 1, count);
   std::vector<std::thread> pool;
   for (std::size_t i = 0; i < threads; ++i) pool.emplace_back(worker);
   for (auto& t : pool) t.join();
   if (failure) std::rethrow_exception(failure);
-  return out;
 }
 
 verify_report run_verify(const pg_endpoint& old_side, const pg_endpoint& new_side,
@@ -99,12 +97,12 @@ verify_report run_verify(const pg_endpoint& old_side, const pg_endpoint& new_sid
   settings.recheck_rounds = options.recheck_rounds;
   settings.recheck_delay = options.recheck_delay;
   settings.stop = options.stop;
-  r.tables = for_each_table(old_side, new_side, plan.pairs, options.jobs,
-                            [&](pg_connection& o, pg_connection& n, const table_pair& p) {
-                              auto c = compare_table(o, n, p, settings);
-                              if (options.on_table) options.on_table(c);
-                              return c;
-                            });
+  r.tables.resize(plan.pairs.size());
+  run_parallel(old_side, new_side, plan.pairs.size(), options.jobs,
+               [&](pg_connection& o, pg_connection& n, std::size_t i) {
+                 r.tables[i] = compare_table(o, n, plan.pairs[i], settings);
+                 if (options.on_table) options.on_table(r.tables[i]);
+               });
   r.tables.insert(r.tables.end(), plan.missing_on_new.begin(), plan.missing_on_new.end());
   std::sort(r.tables.begin(), r.tables.end(),
             [](const auto& a, const auto& b) { return a.table < b.table; });

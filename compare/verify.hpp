@@ -45,11 +45,11 @@ struct table_plan {
 [[nodiscard]] table_plan plan_tables(pg_connection& old_conn, pg_connection& new_conn,
                                      const std::vector<table_pattern>& patterns);
 
-/// Runs `work` for each pair on `jobs` threads, each with its own connections, and collects
-/// the results in the pairs' order. A worker's lost connection ends the run (rethrown).
-[[nodiscard]] std::vector<table_comparison> for_each_table(
-    const pg_endpoint& old_side, const pg_endpoint& new_side, const std::vector<table_pair>& pairs,
-    unsigned jobs,
-    const std::function<table_comparison(pg_connection&, pg_connection&, const table_pair&)>& work);
+/// Runs work(old, new, i) for i in [0, count) on min(jobs, count) threads, each with its own
+/// pair of connections; items are taken in order. An exception (a lost connection) stops
+/// the other workers at their next item and is rethrown. Shared by verify and backfill.
+void run_parallel(const pg_endpoint& old_side, const pg_endpoint& new_side, std::size_t count,
+                  unsigned jobs,
+                  const std::function<void(pg_connection&, pg_connection&, std::size_t)>& work);
 
 }  // namespace dw::compare
