@@ -15,7 +15,9 @@ namespace {
 // and backfill's text-format COPY reads it back on the other side.
 constexpr std::string_view pinned_settings =
     "SET DateStyle = 'ISO, MDY'; SET TimeZone = 'UTC'; SET extra_float_digits = 3; "
-    "SET bytea_output = 'hex'; SET IntervalStyle = 'postgres'";
+    "SET bytea_output = 'hex'; SET IntervalStyle = 'postgres'; "
+    // NOTICEs (DROP ... IF EXISTS) would go to stderr through libpq's default processor.
+    "SET client_min_messages = warning";
 
 std::string trimmed(const char* message) {
   std::string s = message == nullptr ? "" : message;

@@ -3,6 +3,7 @@
 #include "compare/table_catalog.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -97,11 +98,9 @@ std::vector<table_info> read_tables(pg_connection& conn) {
 }
 
 std::vector<sequence_info> read_sequences(pg_connection& conn) {
-  // pg_sequences hides last_value from roles that may not read the sequence; those are left
-  // out rather than compared as "never used".
+  // Sequences the role may not read are left out rather than compared as "never used".
   const auto rows = conn.exec(
-      "SELECT s.schemaname, s.sequencename, s.increment_by, "
-      "coalesce(s.last_value + s.increment_by, s.start_value), tn.nspname, tc.relname "
+      "SELECT s.schemaname, s.sequencename, s.increment_by, tn.nspname, tc.relname "
       "FROM pg_sequences s "
       "JOIN pg_namespace n ON n.nspname = s.schemaname "
       "JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = s.sequencename "
@@ -112,14 +111,27 @@ std::vector<sequence_info> read_sequences(pg_connection& conn) {
       "WHERE has_sequence_privilege(c.oid, 'SELECT') "
       "ORDER BY s.schemaname COLLATE \"C\", s.sequencename COLLATE \"C\"");
   std::vector<sequence_info> out;
+  std::string positions;
   for (std::size_t r = 0; r < rows.size(); ++r) {
     sequence_info s;
     s.name = {std::string{rows.value(r, 0)}, std::string{rows.value(r, 1)}};
     s.increment = rows.integer(r, 2);
-    s.next_value = rows.integer(r, 3);
-    if (!rows.is_null(r, 5))
-      s.owned_by = table_name{std::string{rows.value(r, 4)}, std::string{rows.value(r, 5)}};
+    if (!rows.is_null(r, 4))
+      s.owned_by = table_name{std::string{rows.value(r, 3)}, std::string{rows.value(r, 4)}};
+    // pg_sequences.last_value is NULL until is_called, also after setval(..., false) moved
+    // the sequence: only the sequence itself tells where it stands.
+    positions += (positions.empty() ? "" : " UNION ALL ") + std::string{"SELECT "} +
+                 std::to_string(r) + ", last_value, is_called FROM " + s.name.sql();
     out.push_back(std::move(s));
+  }
+  if (out.empty()) return out;
+  const auto at = conn.exec(positions);
+  for (std::size_t r = 0; r < at.size(); ++r) {
+    auto& s = out.at(static_cast<std::size_t>(at.integer(r, 0)));
+    const auto last = at.integer(r, 1);
+    s.next_value = last;
+    if (at.boolean(r, 2) && __builtin_add_overflow(last, s.increment, &s.next_value))
+      s.next_value = s.increment > 0 ? INT64_MAX : INT64_MIN;
   }
   return out;
 }

@@ -258,8 +258,8 @@ std::vector<keyed_hash> fetch_row_hashes(pg_connection& conn, const table_pair& 
         keys.begin() + static_cast<std::ptrdiff_t>(i),
         keys.begin() + static_cast<std::ptrdiff_t>(std::min(keys.size(), i + keys_per_lookup)));
     value_binder b;
-    const auto rows = conn.exec(rows_by_key_sql(table.old_table.name, key, select, batch, b),
-                                b.params);
+    const auto sql = rows_by_key_sql(table.old_table.name, key, select, batch, b);
+    const auto rows = conn.exec(sql, b.params);
     auto found = keyed_hashes(rows, key.size());
     out.insert(out.end(), found.begin(), found.end());
   }

@@ -17,7 +17,9 @@
 namespace dw::compare {
 
 /// Turns values into SQL: `$n` parameters collected in `params`, or literals when `literal`
-/// is set (PQescapeLiteral through pg_connection::literal).
+/// is set (PQescapeLiteral through pg_connection::literal). Build the SQL into a variable
+/// before passing `params`: in `exec(make_sql(b), b.params)` the order in which the two
+/// arguments are evaluated is unspecified, and `params` may be read while still empty.
 struct value_binder {
   std::vector<std::optional<std::string>> params;
   std::function<std::string(std::string_view)> literal;

@@ -182,31 +182,31 @@ chunk_result chunk_copier::copy_locked_range(const std::optional<compare::key_va
   const auto& key = plan_.source.primary_key;
   const auto& table = plan_.source.name;
   chunk_result out;
-  source_.run("BEGIN ISOLATION LEVEL REPEATABLE READ");
+  // READ COMMITTED, not REPEATABLE READ: a row a client changes while the chunk is read is
+  // waited for and then locked and copied as committed (FOR SHARE follows the update), where
+  // a snapshot would fail the whole chunk with a serialization error.
+  source_.run("BEGIN");
   value_binder b;
-  const auto boundary = source_.exec(compare::next_boundary_sql(table, key, after, rows, b), b.params);
+  const auto boundary_sql = compare::next_boundary_sql(table, key, after, rows, b);
+  const auto boundary = source_.exec(boundary_sql, b.params);
   if (boundary.size() > 0) {
     out.up_to = compare::key_value{};
     for (std::size_t c = 0; c < key.size(); ++c) out.up_to->emplace_back(boundary.value(0, c));
   }
   const key_range range{after, out.up_to};
-  value_binder lock_values;
-  const auto lock_sql = "SELECT count(*) FROM (SELECT 1 FROM " + table.sql() + " WHERE " +
-                        compare::range_predicate(key, range, lock_values) + " FOR SHARE) locked";
-  (void)source_.exec(lock_sql, lock_values.params);
-
+  // The rows are locked as COPY reads them, in the same pass, and stay locked until the
+  // source commits, after the target did.
   value_binder literals;
   literals.literal = [this](std::string_view v) { return source_.literal(v); };
   const auto select = "SELECT " + column_list(plan_.columns) + " FROM " + table.sql() + " WHERE " +
                       compare::range_predicate(key, range, literals) + " ORDER BY " +
-                      column_list(key);
+                      column_list(key) + " FOR SHARE";
 
   target_.run("BEGIN");
   value_binder probe;
-  const auto occupied =
-      target_.exec("SELECT EXISTS (SELECT 1 FROM " + plan_.target.name.sql() + " WHERE " +
-                       compare::range_predicate(plan_.target.primary_key, range, probe) + ")",
-                   probe.params);
+  const auto probe_sql = "SELECT EXISTS (SELECT 1 FROM " + plan_.target.name.sql() + " WHERE " +
+                         compare::range_predicate(plan_.target.primary_key, range, probe) + ")";
+  const auto occupied = target_.exec(probe_sql, probe.params);
   bool staged = occupied.boolean(0, 0);
   if (!staged) {
     // Straight into the table; a shadow insert racing us into the range shows up as a
@@ -258,15 +258,17 @@ std::size_t catch_up_sequences(pg_connection& source, pg_connection& target,
                                 [&](const auto& x) { return x.name == s.name; });
     if (t == on_target.end() || !compare::sequence_lags(s.increment, s.next_value, t->next_value))
       continue;
-    // setval(..., false): nextval() returns exactly the source's next value. The guard keeps
-    // a value the target took meanwhile from being handed out twice.
+    // setval(..., false): nextval() returns exactly the source's next value. The guard, read
+    // from the sequence itself in the same statement, keeps a value the target took meanwhile
+    // from being handed out twice; numeric, so last_value + increment cannot overflow.
+    const auto next = std::to_string(s.next_value);
     const auto r = target.exec(
-        "SELECT setval($1::regclass, $2::bigint, false) FROM pg_sequences "
-        "WHERE schemaname = $3 AND sequencename = $4 AND "
-        "coalesce(last_value + increment_by, start_value) " +
-            std::string{s.increment >= 0 ? "<" : ">"} + " $2::bigint",
-        std::vector<std::optional<std::string>>{s.name.sql(), std::to_string(s.next_value),
-                                                s.name.schema, s.name.name});
+        "SELECT setval($1::regclass, $2::bigint, false) FROM " + s.name.sql() +
+            " WHERE CASE WHEN is_called THEN last_value::numeric + $3::numeric "
+            "ELSE last_value::numeric END " +
+            std::string{s.increment >= 0 ? "<" : ">"} + " $2::numeric",
+        std::vector<std::optional<std::string>>{s.name.sql(), next,
+                                                std::to_string(s.increment)});
     moved += r.size();
   }
   return moved;

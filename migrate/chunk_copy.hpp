@@ -1,16 +1,17 @@
 // Copies rows from a source to a target backend (OLD to NEW for backfill; either way for a
 // keyless table's repair) safely while dwproxy writes to both (docs/verify-backfill.md).
 //
-// A keyed chunk: on the source, in one REPEATABLE READ transaction, find the chunk's last key,
-// lock the chunk's rows FOR SHARE and COPY them out; on the target, COPY them straight into
-// the table when its range is empty, else into a staging table and upsert from there. The
-// target commits first, then the source releases its locks. So an UPDATE or DELETE of one of
-// those rows through the proxy waits on the source until the chunk is on the target, and its
-// shadow copy lands on the target after the chunk: it can neither be overwritten by stale data
-// nor resurrected. Writes that committed before the chunk's snapshot are in it, and their
-// shadow copies already hold their row locks on the target (ordered mode), so the target's
-// COPY or upsert waits for them. The target never deletes in a keyed chunk: a row the source
-// no longer has is the shadow's to delete, or repair's.
+// A keyed chunk: on the source, in one READ COMMITTED transaction, find the chunk's last key,
+// then COPY (SELECT ... FOR SHARE) its rows out, locking each as it is read; on the target,
+// COPY them straight into the table when its range is empty, else into a staging table and
+// upsert from there. The target commits first, then the source releases its locks. So an
+// UPDATE or DELETE of one of those rows through the proxy waits on the source until the chunk
+// is on the target, and its shadow copy lands on the target after the chunk: it can neither
+// be overwritten by stale data nor resurrected. A write that committed before a row was read
+// is in the copy (FOR SHARE waits for a running writer and reads what it committed), and its
+// shadow copy already holds its row locks on the target (ordered mode), so the target's COPY
+// or upsert waits for it. The target never deletes in a keyed chunk: a row the source no
+// longer has is the shadow's to delete, or repair's.
 //
 // A keyless table: LOCK TABLE ... IN SHARE MODE on the source (writers wait, readers do not),
 // then on the target DELETE every row and COPY the source's, in one transaction.

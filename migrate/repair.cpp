@@ -76,8 +76,8 @@ current_rows read_rows(pg_connection& conn, const compare::table_info& t,
   value_binder b;
   const auto select = column_list(t.primary_key) + ", ROW(" + column_list(columns) + ")::text" +
                       (columns.empty() ? "" : ", " + column_list(columns));
-  const auto rows = conn.exec(compare::rows_by_key_sql(t.name, t.primary_key, select, keys, b),
-                              b.params);
+  const auto sql = compare::rows_by_key_sql(t.name, t.primary_key, select, keys, b);
+  const auto rows = conn.exec(sql, b.params);
   current_rows out;
   const auto k = t.primary_key.size();
   for (std::size_t r = 0; r < rows.size(); ++r) {
@@ -159,9 +159,9 @@ class fixer {
       e["action"] = to_string(present ? repair_action::update : repair_action::insert);
     } else {
       value_binder b;
-      target_.exec("DELETE FROM " + tgt_.name.sql() + " WHERE (" +
-                       column_list(tgt_.primary_key) + ") = " + bind_key(key, b),
-                   b.params);
+      const auto sql = "DELETE FROM " + tgt_.name.sql() + " WHERE (" +
+                       column_list(tgt_.primary_key) + ") = " + bind_key(key, b);
+      target_.exec(sql, b.params);
       e["action"] = to_string(repair_action::remove);
     }
     return e;
