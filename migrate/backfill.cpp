@@ -11,6 +11,7 @@
 #include "migrate/checkpoint.hpp"
 #include "migrate/progress.hpp"
 #include "migrate/retry.hpp"
+#include "migrate/sequences.hpp"
 
 namespace dw::migrate {
 namespace {
@@ -81,7 +82,7 @@ class table_job {
   }
 
   void finish(table_progress& progress) {
-    if (opts_.sequences) out_.sequences_moved = catch_up_sequences(o_, n_, out_.table);
+    if (opts_.sequences) out_.sequences_moved = catch_up_sequences(o_, n_, {out_.table});
     progress.done = true;
     cp_.record(out_.table, progress);
     out_.completed = true;
@@ -131,6 +132,16 @@ std::uint64_t remaining_estimate(const compare::table_plan& plan, const checkpoi
   return total;
 }
 
+/// --sequences-only: no rows and no checkpoint (a backfill in progress keeps its own).
+void moved_sequences_only(pg_connection& o, pg_connection& n, const compare::table_plan& plan,
+                          const backfill_options& options, backfill_summary& s) {
+  std::vector<compare::table_name> tables;
+  if (!options.tables.empty())
+    for (const auto& p : plan.pairs) tables.push_back(p.old_table.name);
+  const auto moved = catch_up_sequences(o, n, tables);
+  s.notes.push_back(fmt::format("sequences only: {} sequence(s) on NEW moved up to OLD's", moved));
+}
+
 }  // namespace
 
 bool backfill_summary::ok() const noexcept {
@@ -162,6 +173,11 @@ backfill_summary run_backfill(const compare::pg_endpoint& old_side,
   pg_connection old_conn{old_side};
   pg_connection new_conn{new_side};
   const auto plan = compare::plan_tables(old_conn, new_conn, options.tables);
+  if (options.sequences_only) {
+    moved_sequences_only(old_conn, new_conn, plan, options, s);
+    s.seconds = seconds_since(started);
+    return s;
+  }
   checkpoint cp{options.checkpoint, old_side.description, new_side.description, options.restart};
   if (cp.resumed())
     s.notes.push_back("resumed from checkpoint " + options.checkpoint.string());

@@ -26,6 +26,7 @@ struct backfill_options {
   std::filesystem::path checkpoint = "dwctl-backfill.checkpoint.json";
   bool restart = false;            ///< ignore an existing checkpoint
   bool sequences = true;           ///< move NEW's owned sequences up to OLD's after each table
+  bool sequences_only = false;     ///< copy no rows: only move the sequences (before phase 1)
   copy_settings copying;
   int max_retries = 100;           ///< per chunk, for lock timeouts and serialization failures
   const std::atomic<bool>* stop = nullptr;

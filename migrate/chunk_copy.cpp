@@ -8,9 +8,7 @@
 #include <algorithm>
 
 #include "compare/schema_diff.hpp"
-#include "compare/table_catalog.hpp"
 #include "compare/table_sql.hpp"
-#include "compare/verify_checks.hpp"
 
 namespace dw::migrate {
 namespace {
@@ -236,6 +234,10 @@ chunk_result chunk_copier::copy_whole_table() {
     source_.run("BEGIN");
     source_.run("LOCK TABLE " + plan_.source.name.sql() + " IN SHARE MODE");
     target_.run("BEGIN");
+    // A writer that committed on the source before the lock may not have committed its shadow
+    // copy on the target yet; its rows are in the source's COPY, so wait for it (EXCLUSIVE
+    // conflicts with its ROW EXCLUSIVE) or they would land twice. Readers are not blocked.
+    target_.run("LOCK TABLE " + plan_.target.name.sql() + " IN EXCLUSIVE MODE");
     target_.run("DELETE FROM " + plan_.target.name.sql());
     out.rows = pipe("SELECT " + column_list(plan_.columns) + " FROM " + plan_.source.name.sql(),
                     plan_.target.name.sql(), out.bytes);
@@ -246,32 +248,6 @@ chunk_result chunk_copier::copy_whole_table() {
     throw;
   }
   return out;
-}
-
-std::size_t catch_up_sequences(pg_connection& source, pg_connection& target,
-                               const compare::table_name& table) {
-  std::size_t moved = 0;
-  const auto on_target = compare::read_sequences(target);
-  for (const auto& s : compare::read_sequences(source)) {
-    if (!s.owned_by || *s.owned_by != table) continue;
-    const auto t = std::find_if(on_target.begin(), on_target.end(),
-                                [&](const auto& x) { return x.name == s.name; });
-    if (t == on_target.end() || !compare::sequence_lags(s.increment, s.next_value, t->next_value))
-      continue;
-    // setval(..., false): nextval() returns exactly the source's next value. The guard, read
-    // from the sequence itself in the same statement, keeps a value the target took meanwhile
-    // from being handed out twice; numeric, so last_value + increment cannot overflow.
-    const auto next = std::to_string(s.next_value);
-    const auto r = target.exec(
-        "SELECT setval($1::regclass, $2::bigint, false) FROM " + s.name.sql() +
-            " WHERE CASE WHEN is_called THEN last_value::numeric + $3::numeric "
-            "ELSE last_value::numeric END " +
-            std::string{s.increment >= 0 ? "<" : ">"} + " $2::numeric",
-        std::vector<std::optional<std::string>>{s.name.sql(), next,
-                                                std::to_string(s.increment)});
-    moved += r.size();
-  }
-  return moved;
 }
 
 }  // namespace dw::migrate

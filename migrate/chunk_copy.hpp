@@ -14,7 +14,9 @@
 // longer has is the shadow's to delete, or repair's.
 //
 // A keyless table: LOCK TABLE ... IN SHARE MODE on the source (writers wait, readers do not),
-// then on the target DELETE every row and COPY the source's, in one transaction.
+// then on the target LOCK TABLE ... IN EXCLUSIVE MODE (shadow writers still running finish
+// first), DELETE every row and COPY the source's, in one transaction. Writers to the table
+// wait for the whole copy: keyless tables are meant to be small.
 //
 // Lock waits are bounded (lock_timeout) so the copier, never a client, loses a deadlock;
 // failures leave both transactions rolled back and throw, and the caller retries.
@@ -95,10 +97,5 @@ class chunk_copier {
   bool replica_role_ = false;
   bool stage_ready_ = false;
 };
-
-/// Moves each sequence owned by `table` on the target forward to the source's next value when
-/// it is behind; never backward. Returns how many were moved.
-std::size_t catch_up_sequences(compare::pg_connection& source, compare::pg_connection& target,
-                               const compare::table_name& table);
 
 }  // namespace dw::migrate

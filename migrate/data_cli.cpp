@@ -65,6 +65,7 @@ int backfill_command(const data_options& o, const data_endpoints& ep,
   b.checkpoint = o.checkpoint;
   b.restart = o.restart;
   b.sequences = o.sequences;
+  b.sequences_only = o.sequences_only;
   b.copying.source_lock_timeout = o.lock_timeout;
   b.stop = &stop;
   b.progress = o.quiet ? nullptr : &err;

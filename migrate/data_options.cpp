@@ -58,6 +58,8 @@ options:
   --checkpoint FILE    resume point (default dwctl-backfill.checkpoint.json); removed when done
   --restart            ignore an existing checkpoint and copy everything again
   --no-sequences       leave NEW's sequences alone (default: move them up to OLD's)
+  --sequences-only     copy no rows, only move NEW's sequences up to OLD's (before phase 1,
+                       with the application paused: see docs/verify-backfill.md)
   --json               print the summary as JSON
   --quiet              no progress bar on stderr
 
@@ -164,6 +166,7 @@ class parser {
         {"--checkpoint", [&] { o_.checkpoint = value(flag); }},
         {"--restart", [&] { o_.restart = true; }},
         {"--no-sequences", [&] { o_.sequences = false; }},
+        {"--sequences-only", [&] { o_.sequences_only = true; }},
         {"--reverse", [&] { o_.reverse = true; }},
         {"--apply", [&] { o_.apply = true; }},
         {"--log", [&] { o_.log = value(flag); }},
@@ -176,17 +179,21 @@ class parser {
 
   /// Options that mean nothing to the command are refused rather than silently ignored.
   void check_applicable() const {
-    const std::map<data_command, std::vector<std::string_view>> only{
-        {data_command::verify, {"--checkpoint", "--restart", "--no-sequences", "--reverse",
-                                "--apply", "--log", "--lock-timeout-ms"}},
+    const std::map<data_command, std::vector<std::string_view>> refused{
+        {data_command::verify, {"--checkpoint", "--restart", "--no-sequences", "--sequences-only",
+                                "--reverse", "--apply", "--log", "--lock-timeout-ms"}},
         {data_command::backfill, {"--report", "--recheck", "--reverse", "--apply", "--log",
                                   "--max-rows"}},
         {data_command::repair, {"--report", "--checkpoint", "--restart", "--no-sequences",
-                                "--jobs", "--quiet"}},
+                                "--sequences-only", "--jobs", "--quiet"}},
     };
-    for (const auto flag : only.at(o_.command))
-      if (std::find(seen_.begin(), seen_.end(), flag) != seen_.end())
-        throw usage_error{std::string{flag} + " does not apply to this command"};
+    const auto given = [&](std::string_view flag) {
+      return std::find(seen_.begin(), seen_.end(), flag) != seen_.end();
+    };
+    for (const auto flag : refused.at(o_.command))
+      if (given(flag)) throw usage_error{std::string{flag} + " does not apply to this command"};
+    if (given("--sequences-only") && given("--no-sequences"))
+      throw usage_error{"--sequences-only and --no-sequences contradict each other"};
   }
 
   std::span<const std::string_view> args_;

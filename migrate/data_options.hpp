@@ -42,6 +42,7 @@ struct data_options {
   std::string checkpoint = "dwctl-backfill.checkpoint.json";
   bool restart = false;
   bool sequences = true;
+  bool sequences_only = false;
   // repair
   bool reverse = false;  ///< NEW -> OLD (phase 3, NEW is the primary)
   bool apply = false;

@@ -197,16 +197,38 @@ sides oriented(pg_connection& o, pg_connection& n, const compare::table_pair& p,
   return {n, o, p.new_table, p.old_table};
 }
 
-void replace_whole(const sides& s, const repair_options& opts, change_log& log, table_repair& out) {
+/// The rows a keyless table's replacement removes from the target and adds to it, as the
+/// comparison listed them (row text and surplus copies).
+std::pair<json::array, json::array> surplus_rows(const compare::table_comparison& found,
+                                                 repair_direction d) {
+  json::array removed, added;
+  for (const auto& u : found.unkeyed) {
+    const auto on_target = d == repair_direction::old_to_new ? u.only_on_new : u.only_on_old;
+    const auto on_source = d == repair_direction::old_to_new ? u.only_on_old : u.only_on_new;
+    if (on_target > 0) removed.push_back(json::object{{"row", u.text}, {"copies", on_target}});
+    if (on_source > 0) added.push_back(json::object{{"row", u.text}, {"copies", on_source}});
+  }
+  return {std::move(removed), std::move(added)};
+}
+
+void replace_whole(const sides& s, const compare::table_comparison& found,
+                   const repair_options& opts, change_log& log, table_repair& out) {
   chunk_copier copier{s.source, s.target, plan_copy(s.src, s.tgt), opts.copying};
   const auto before = s.target.exec("SELECT count(*) FROM " + s.tgt.name.sql()).integer(0, 0);
   const auto r = with_retries(opts.max_retries, [&] { return copier.copy_whole_table(); }, [] {});
   out.replaced = true;
-  log.write(json::object{{"time", compare::utc_timestamp(std::chrono::system_clock::now())},
-                         {"table", s.tgt.name.display()},
-                         {"action", to_string(repair_action::replace_table)},
-                         {"rows_before", before},
-                         {"rows_after", r.rows}});
+  auto [removed, added] = surplus_rows(found, opts.direction);
+  json::object entry{{"time", compare::utc_timestamp(std::chrono::system_clock::now())},
+                     {"table", s.tgt.name.display()},
+                     {"action", to_string(repair_action::replace_table)},
+                     {"rows_before", before},
+                     {"rows_after", r.rows}};
+  // A table too large to list was compared by its counts alone (table_checksum.hpp).
+  if (found.unkeyed_listed) {
+    entry["rows_removed"] = std::move(removed);
+    entry["rows_added"] = std::move(added);
+  }
+  log.write(entry);
 }
 
 void repair_table(pg_connection& o, pg_connection& n, const compare::table_pair& pair,
@@ -220,7 +242,8 @@ void repair_table(pg_connection& o, pg_connection& n, const compare::table_pair&
   if (found.matches()) return;
   if (out.key.empty()) {
     out.planned.push_back({repair_action::replace_table, {}});
-    if (log != nullptr) replace_whole(oriented(o, n, pair, opts.direction), opts, *log, out);
+    if (log != nullptr)
+      replace_whole(oriented(o, n, pair, opts.direction), found, opts, *log, out);
     return;
   }
   out.planned = plan_fixes(found.rows, opts.direction);
