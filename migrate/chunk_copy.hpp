@@ -54,7 +54,10 @@ struct copy_plan {
 
 struct copy_settings {
   std::chrono::milliseconds source_lock_timeout{200};  ///< under deadlock_timeout (1 s default)
-  std::chrono::milliseconds target_lock_timeout{5000};
+  /// The copier waits on the target for a shadow transaction whose client may in turn wait on
+  /// the source for the copier's row locks, a cycle no server sees; this ends it. Kept well
+  /// under shadow.lag_bound_ms (2 s by default), so no shadow falls behind its bound for it.
+  std::chrono::milliseconds target_lock_timeout{1000};
 };
 
 struct chunk_result {

@@ -39,6 +39,12 @@ std::string format_progress(const progress_numbers& p) {
   return s;
 }
 
+std::string format_done(const progress_numbers& p) {
+  const double seconds = static_cast<double>(p.elapsed.count()) / 1000.0;
+  return fmt::format("{} rows, {} in {:.1f} s ({:.0f} rows/s)", p.rows, format_bytes(p.bytes),
+                     seconds, static_cast<double>(p.rows) / std::max(seconds, 1e-3));
+}
+
 progress_meter::progress_meter(std::ostream* out, bool terminal, std::uint64_t estimated_rows)
     : out_{out}, terminal_{terminal}, estimated_rows_{estimated_rows} {
   if (out_ != nullptr) thread_ = std::thread{[this] { run(); }};
@@ -52,10 +58,11 @@ void progress_meter::add(std::uint64_t rows, std::uint64_t bytes) noexcept {
 }
 
 void progress_meter::draw(bool final_line) {
-  const auto line = format_progress(
-      {rows_.load(), estimated_rows_, bytes_.load(),
-       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                             started_)});
+  const progress_numbers now{
+      rows_.load(), estimated_rows_, bytes_.load(),
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                            started_)};
+  const auto line = final_line ? format_done(now) : format_progress(now);
   if (terminal_)
     *out_ << "\r\033[K" << line << (final_line ? "\n" : "") << std::flush;
   else

@@ -24,8 +24,10 @@ struct progress_numbers {
   std::chrono::milliseconds elapsed{0};
 };
 
-/// "412000/1000000 rows (41%), 38.2 MB, 205000 rows/s, ETA 3 s".
+/// "412000/~1000000 rows (41%), 38.2 MB, 205000 rows/s, ETA 3 s".
 [[nodiscard]] std::string format_progress(const progress_numbers& p);
+/// The bar's last state: "1000000 rows, 91.1 MB in 2.6 s (384615 rows/s)".
+[[nodiscard]] std::string format_done(const progress_numbers& p);
 
 class progress_meter {
  public:

@@ -90,6 +90,8 @@ TEST(progress, formats_rows_bytes_rate_and_eta) {
             "1200000/~1000000 rows (99%), 1.0 kB, 1200000 rows/s")
       << "the planner's estimate may be low: never claim 100 % or a negative ETA";
   EXPECT_EQ(format_progress({10, 0, 0, 1000ms}), "10 rows, 0 B, 10 rows/s");
+  EXPECT_EQ(format_done({1'000'000, 999'000, 91'100'000, 2500ms}),
+            "1000000 rows, 91.1 MB in 2.5 s (400000 rows/s)");
 }
 
 TEST(retry_backoff, doubles_from_20_ms_up_to_a_second) {
