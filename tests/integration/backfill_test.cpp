@@ -356,8 +356,7 @@ TEST(backfill, phase_1_writes_through_dwproxy_during_the_copy_end_with_verify_pa
   // Whatever the shadows still apply lands within their lag bound; then NEW equals OLD.
   wait_for_identical_fingerprints(s.old_conn.get(), s.new_conn.get(), {"accounts"}, 20s);
   const auto v = run_data_command(db, {"verify", "--json", "--quiet"});
-  EXPECT_EQ(v.exit_code, 0) << v.describe();
-  EXPECT_TRUE(listed_rows(v.out).empty()) << v.out;
+  EXPECT_EQ(v.exit_code, 0) << json_at(v.out, "summary") << "\n" << v.out.substr(0, 3000);
   expect_tables_identical(s.old_conn.get(), s.new_conn.get(), {"accounts"});
   std::printf("[ info ] %ld writes during the backfill; chunks %s, staged %s, retries %s\n",
               during, json_at(r.out, "tables.0.chunks").c_str(),

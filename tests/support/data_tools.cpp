@@ -72,7 +72,8 @@ std::string json_at(const std::string& text, std::string_view path) {
 
 std::set<std::string> listed_rows(const std::string& text) {
   std::set<std::string> out;
-  for (const auto& t : parse(text).at("tables").as_array()) {
+  const auto doc = parse(text);
+  for (const auto& t : doc.at("tables").as_array()) {
     const auto table = as_text(t.at("table"));
     const auto& o = t.as_object();
     if (const auto* rows = o.if_contains("rows"); rows != nullptr && rows->is_array())
