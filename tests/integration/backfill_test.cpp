@@ -265,10 +265,12 @@ TEST(backfill, runs_stopped_by_ctrl_c_and_by_sigkill_resume_and_finish_identical
 }
 
 // ---------------------------------------------------------------------------------------
-// Live writes: 8 sessions update, delete and insert rows of the table being copied, through
-// dwproxy in phase 1, for the whole backfill. Relative updates (balance + 1) make a lost or
-// stale write visible as a different row; a row deleted while its chunk was copied would come
-// back as an extra one.
+// Live writes, following the runbook: 8 sessions write through dwproxy from phase 0; the
+// proxy is paused, NEW's sequences are moved up to OLD's, phase 1 starts, traffic resumes,
+// and the backfill runs while the sessions update, delete and insert rows of the tables being
+// copied. Relative updates (balance + 1) make a lost or stale write visible as a different
+// row; a row deleted while its chunk was copied would come back as an extra one; a serial
+// value taken differently on NEW would show as a different journal row.
 
 struct write_load {
   std::atomic<bool> stop{false};
@@ -290,9 +292,12 @@ std::string random_write(std::mt19937& rng, int session) {
       return one(a);
     case 4: case 5:
       return "DELETE FROM accounts WHERE id = " + std::to_string(a);
-    case 6: case 7:
+    case 6:
       return "INSERT INTO accounts VALUES (" + std::to_string(a) +
              ", 1, 'new') ON CONFLICT (id) DO UPDATE SET balance = accounts.balance + 10";
+    case 7:  // a serial key: OLD and NEW must hand out the same values
+      return "INSERT INTO journal (account, amount) VALUES (" + std::to_string(a) + ", " +
+             std::to_string(session) + ")";
     default:  // two rows, in key order so sessions cannot deadlock each other
       return "BEGIN; " + one(std::min(a, b)) + "; " + one(std::max(a, b)) + "; COMMIT";
   }
@@ -322,16 +327,19 @@ TEST(backfill, phase_1_writes_through_dwproxy_during_the_copy_end_with_verify_pa
   const std::string db = "dw_backfill_live";
   create_databases(db,
                    "CREATE TABLE accounts (id bigint PRIMARY KEY, balance bigint NOT NULL, "
-                   "note text)");
+                   "note text);"
+                   "CREATE TABLE journal (id bigserial PRIMARY KEY, account bigint NOT NULL, "
+                   "amount int NOT NULL)");
+  const std::vector<std::string> tables{"accounts", "journal"};
   sides s{db};
   pg_exec(s.old_conn.get(),
           "INSERT INTO accounts SELECT g, 0, 'initial' FROM generate_series(1, 100000) g;"
-          "ANALYZE accounts");
+          "INSERT INTO journal (account, amount) SELECT g, 0 FROM generate_series(1, 20000) g;"
+          "ANALYZE accounts, journal");
   dual_write_options o;
   o.dbname = db;
-  o.phase = 1;
+  o.phase = 0;
   dual_write_proxy p{o};
-  ASSERT_EQ(p.status().phase, 1);
 
   write_load load;
   std::vector<std::thread> sessions;
@@ -339,6 +347,19 @@ TEST(backfill, phase_1_writes_through_dwproxy_during_the_copy_end_with_verify_pa
     sessions.emplace_back([&, i] { write_until_stopped(p.conninfo(), i, load); });
   ASSERT_TRUE(wait_until([&] { return load.statements.load() >= 200; }, 30s))
       << "the write load did not start";
+
+  const auto paused = p.dwctl({"pause"});
+  ASSERT_TRUE(paused.ok()) << paused.describe();
+  ASSERT_TRUE(wait_until([&] { return json_at(p.status().json, "in_transaction") == "0"; }, 30s));
+  const auto moved = run_data_command(db, {"backfill", "--sequences-only", "--json"});
+  ASSERT_EQ(moved.exit_code, 0) << moved.describe();
+  EXPECT_NE(moved.out.find("1 sequence(s) on NEW moved up to OLD's"), std::string::npos)
+      << moved.out;
+  const auto phase = p.dwctl({"phase", "1"});
+  ASSERT_TRUE(phase.ok()) << phase.describe();
+  const auto resumed = p.dwctl({"resume"});
+  ASSERT_TRUE(resumed.ok()) << resumed.describe();
+  ASSERT_EQ(p.status().phase, 1);
 
   const auto at_start = load.statements.load();
   const auto cp = make_work_dir("backfill-live") / "cp.json";
@@ -354,10 +375,10 @@ TEST(backfill, phase_1_writes_through_dwproxy_during_the_copy_end_with_verify_pa
   EXPECT_EQ(load.errors.load(), 0) << "a client saw an error: " << load.first_error;
 
   // Whatever the shadows still apply lands within their lag bound; then NEW equals OLD.
-  wait_for_identical_fingerprints(s.old_conn.get(), s.new_conn.get(), {"accounts"}, 20s);
+  wait_for_identical_fingerprints(s.old_conn.get(), s.new_conn.get(), tables, 20s);
   const auto v = run_data_command(db, {"verify", "--json", "--quiet"});
   EXPECT_EQ(v.exit_code, 0) << json_at(v.out, "summary") << "\n" << v.out.substr(0, 3000);
-  expect_tables_identical(s.old_conn.get(), s.new_conn.get(), {"accounts"});
+  expect_tables_identical(s.old_conn.get(), s.new_conn.get(), tables);
   std::printf("[ info ] %ld writes during the backfill; chunks %s, staged %s, retries %s\n",
               during, json_at(r.out, "tables.0.chunks").c_str(),
               json_at(r.out, "tables.0.staged_chunks").c_str(),
