@@ -1,14 +1,19 @@
-// The per-table loop of backfill: resume point, chunk, retry, checkpoint, progress, throttle.
+// The backfill run. A scheduler hands out the chunks of the selected tables in key order to
+// `jobs` workers, each with its own pair of connections: a large table is copied by every
+// worker at once, and the next table starts as soon as a worker finds nothing left to claim
+// in the previous one. Each table's complete prefix of chunks goes to the checkpoint
+// (chunk_tracker), and its sequences move up once its last chunk landed.
 #include "migrate/backfill.hpp"
 
 #include <fmt/format.h>
 
-#include <boost/json.hpp>
-#include <ostream>
+#include <memory>
+#include <mutex>
 #include <thread>
 
 #include "compare/verify.hpp"
 #include "migrate/checkpoint.hpp"
+#include "migrate/chunk_tracker.hpp"
 #include "migrate/progress.hpp"
 #include "migrate/retry.hpp"
 #include "migrate/sequences.hpp"
@@ -24,103 +29,175 @@ double seconds_since(clock_type::time_point t) {
   return std::chrono::duration<double>(clock_type::now() - t).count();
 }
 
-class table_job {
- public:
-  table_job(pg_connection& o, pg_connection& n, const compare::table_pair& pair,
-            const backfill_options& opts, checkpoint& cp, progress_meter& meter,
-            compare::rate_limiter& limiter)
-      : o_{o}, n_{n}, pair_{pair}, opts_{opts}, cp_{cp}, meter_{meter}, limiter_{limiter},
-        sizer_{opts.chunking} {
-    out_.table = pair.old_table.name;
+/// One table's shared state, guarded by `mutex`.
+struct table_state {
+  table_state(const compare::table_pair& p, const table_progress& start,
+              const compare::chunk_limits& limits)
+      : pair{p}, tracker{start}, sizer{limits}, cursor{start.after} {
+    out.table = p.old_table.name;
+    out.already_done = start.done;
+    out.resumed = start.after.has_value() && !start.done;
   }
 
-  table_backfill run() {
-    const auto started = clock_type::now();
-    auto progress = cp_.get(out_.table);
-    if (progress.done) {
-      out_.already_done = true;
-      return out_;
+  const compare::table_pair& pair;
+  std::mutex mutex;
+  chunk_tracker tracker;
+  compare::chunk_sizer sizer;
+  std::optional<compare::key_value> cursor;  ///< the next chunk starts after this key
+  bool exhausted = false;  ///< the chunk reaching the table's end has been handed out
+  bool failed = false;
+  std::optional<clock_type::time_point> started;
+  table_backfill out;
+};
+
+/// One chunk handed to a worker.
+struct ticket {
+  table_state* table = nullptr;
+  std::uint64_t chunk = 0;
+  compare::key_range range;
+  bool whole_table = false;  ///< no key: the table is copied as a whole
+};
+
+class scheduler {
+ public:
+  scheduler(const compare::table_plan& plan, const backfill_options& opts, checkpoint& cp,
+            progress_meter& meter)
+      : opts_{opts}, cp_{cp}, meter_{meter} {
+    for (const auto& p : plan.pairs)
+      tables_.push_back(
+          std::make_unique<table_state>(p, cp.get(p.old_table.name), opts.chunking));
+  }
+
+  /// The next chunk to copy, its end found on `source`; std::nullopt when nothing is left.
+  std::optional<ticket> claim(pg_connection& source) {
+    for (auto& t : tables_) {
+      const std::lock_guard lock{t->mutex};
+      if (t->out.already_done || t->failed || t->exhausted) continue;
+      if (!t->started) t->started = clock_type::now();
+      ticket k{t.get(), 0, {t->cursor, std::nullopt}, t->pair.old_table.primary_key.empty()};
+      try {
+        if (!k.whole_table)
+          k.range.up_to = find_chunk_end(source, t->pair.old_table, t->cursor, t->sizer.next());
+      } catch (const pg_error& e) {
+        if (e.connection_failed()) throw;
+        fail(*t, e.what());
+        continue;
+      }
+      k.chunk = t->tracker.open(k.range.up_to);
+      t->cursor = k.range.up_to;
+      t->exhausted = !k.range.up_to;
+      return k;
     }
-    try {
-      chunk_copier copier{o_, n_, plan_copy(pair_.old_table, pair_.new_table), opts_.copying};
-      out_.method = fmt::format("{} ({} COPY)",
-                                pair_.old_table.primary_key.empty() ? "whole table" : "chunks",
-                                copier.plan().binary ? "binary" : "text");
-      if (!copier.replica_role()) out_.method += ", triggers on";
-      if (pair_.old_table.primary_key.empty())
-        copy_whole(copier, progress);
-      else
-        copy_chunks(copier, progress);
-    } catch (const pg_error& e) {
-      if (e.connection_failed()) throw;
-      out_.error = e.what();
+    return std::nullopt;
+  }
+
+  void describe(const ticket& k, const chunk_copier& copier) {
+    const std::lock_guard lock{k.table->mutex};
+    if (!k.table->out.method.empty()) return;
+    k.table->out.method = fmt::format("{} ({} COPY)", k.whole_table ? "whole table" : "chunks",
+                                      copier.plan().binary ? "binary" : "text");
+    if (!copier.replica_role()) k.table->out.method += ", triggers on";
+  }
+
+  void retried(const ticket& k) {
+    const std::lock_guard lock{k.table->mutex};
+    ++k.table->out.retries;
+    k.table->sizer.shrink();
+  }
+
+  void failed(const ticket& k, const std::string& message) {
+    const std::lock_guard lock{k.table->mutex};
+    fail(*k.table, message);
+  }
+
+  /// Accounts a copied chunk; saves the checkpoint when the table's complete prefix grew,
+  /// and finishes the table (sequences, `done`) once its last chunk is in.
+  void finished(const ticket& k, const chunk_result& r, std::chrono::microseconds took,
+                pg_connection& source, pg_connection& target) {
+    auto& t = *k.table;
+    std::unique_lock lock{t.mutex};
+    if (!k.whole_table) t.sizer.record(r.rows, took);
+    ++t.out.chunks;
+    t.out.staged_chunks += r.staged ? 1 : 0;
+    t.out.rows += r.rows;
+    t.out.bytes += r.bytes;
+    meter_.add(r.rows, r.bytes);
+    if (!t.tracker.close(k.chunk, r.rows, r.bytes)) return;
+    auto progress = t.tracker.progress();
+    if (!progress.done) {
+      cp_.record(t.out.table, progress);
+      return;
     }
-    out_.seconds = seconds_since(started);
-    if (progress.done)
-      meter_.note(fmt::format("{}: {} rows, {} in {:.1f} s", out_.table.display(), out_.rows,
-                              format_bytes(out_.bytes), out_.seconds));
-    return out_;
+    lock.unlock();
+    // Once per table: only the close that completed the prefix gets here.
+    const auto moved = opts_.sequences ? catch_up_sequences(source, target, {t.out.table}) : 0;
+    lock.lock();
+    cp_.record(t.out.table, progress);
+    t.out.sequences_moved = moved;
+    t.out.completed = true;
+    t.out.seconds = seconds_since(*t.started);
+    meter_.note(fmt::format("{}: {} rows, {} in {:.1f} s", t.out.table.display(), t.out.rows,
+                            format_bytes(t.out.bytes), t.out.seconds));
+  }
+
+  [[nodiscard]] std::vector<table_backfill> results() {
+    std::vector<table_backfill> out;
+    for (auto& t : tables_) {
+      const std::lock_guard lock{t->mutex};
+      if (!t->out.completed && t->started) t->out.seconds = seconds_since(*t->started);
+      out.push_back(t->out);
+    }
+    return out;
   }
 
  private:
-  template <class Fn>
-  chunk_result retried(Fn&& copy) {
-    return with_retries(opts_.max_retries, copy, [this] {
-      ++out_.retries;
-      sizer_.shrink();
-    });
+  static void fail(table_state& t, const std::string& message) {
+    t.failed = true;
+    if (t.out.error.empty()) t.out.error = message;
   }
 
-  void account(const chunk_result& r, table_progress& progress) {
-    ++out_.chunks;
-    out_.staged_chunks += r.staged ? 1 : 0;
-    out_.rows += r.rows;
-    out_.bytes += r.bytes;
-    progress.rows += r.rows;
-    progress.bytes += r.bytes;
-    meter_.add(r.rows, r.bytes);
-  }
-
-  void finish(table_progress& progress) {
-    if (opts_.sequences) out_.sequences_moved = catch_up_sequences(o_, n_, {out_.table});
-    progress.done = true;
-    cp_.record(out_.table, progress);
-    out_.completed = true;
-  }
-
-  void copy_whole(chunk_copier& copier, table_progress& progress) {
-    progress = {};
-    account(retried([&] { return copier.copy_whole_table(); }), progress);
-    finish(progress);
-  }
-
-  void copy_chunks(chunk_copier& copier, table_progress& progress) {
-    out_.resumed = progress.after.has_value();
-    for (;;) {
-      if (opts_.stop != nullptr && opts_.stop->load()) return;
-      const auto started = clock_type::now();
-      const auto rows = sizer_.next();
-      const auto r = retried([&] { return copier.copy_range(progress.after, rows); });
-      sizer_.record(r.rows, std::chrono::duration_cast<std::chrono::microseconds>(
-                                clock_type::now() - started));
-      account(r, progress);
-      if (!r.up_to) return finish(progress);
-      progress.after = r.up_to;
-      cp_.record(out_.table, progress);
-      std::this_thread::sleep_for(limiter_.admit(r.rows, clock_type::now()));
-    }
-  }
-
-  pg_connection& o_;
-  pg_connection& n_;
-  const compare::table_pair& pair_;
   const backfill_options& opts_;
   checkpoint& cp_;
   progress_meter& meter_;
-  compare::rate_limiter& limiter_;
-  compare::chunk_sizer sizer_;
-  table_backfill out_;
+  std::vector<std::unique_ptr<table_state>> tables_;
 };
+
+bool stopping(const backfill_options& o) { return o.stop != nullptr && o.stop->load(); }
+
+/// One worker: claims chunks until none are left or the run is stopped. A statement that
+/// fails for good fails its table; a lost connection ends the run (rethrown).
+void work(pg_connection& o, pg_connection& n, scheduler& s, const backfill_options& opts,
+          compare::rate_limiter& limiter) {
+  std::unique_ptr<chunk_copier> copier;
+  const table_state* copier_for = nullptr;
+  while (!stopping(opts)) {
+    const auto k = s.claim(o);
+    if (!k) return;
+    std::uint64_t rows = 0;
+    try {
+      // A worker never returns to a table it left, so one copier (and staging table) at a time.
+      if (copier_for != k->table) {
+        copier = std::make_unique<chunk_copier>(
+            o, n, plan_copy(k->table->pair.old_table, k->table->pair.new_table), opts.copying);
+        copier_for = k->table;
+        s.describe(*k, *copier);
+      }
+      const auto started = clock_type::now();
+      const auto r = with_retries(
+          opts.max_retries,
+          [&] { return k->whole_table ? copier->copy_whole_table() : copier->copy_range(k->range); },
+          [&] { s.retried(*k); });
+      rows = r.rows;
+      s.finished(*k, r,
+                 std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - started),
+                 o, n);
+    } catch (const pg_error& e) {
+      if (e.connection_failed()) throw;
+      s.failed(*k, e.what());
+    }
+    std::this_thread::sleep_for(limiter.admit(rows, clock_type::now()));
+  }
+}
 
 std::uint64_t remaining_estimate(const compare::table_plan& plan, const checkpoint& cp) {
   std::uint64_t total = 0;
@@ -133,8 +210,8 @@ std::uint64_t remaining_estimate(const compare::table_plan& plan, const checkpoi
 }
 
 /// --sequences-only: no rows and no checkpoint (a backfill in progress keeps its own).
-void moved_sequences_only(pg_connection& o, pg_connection& n, const compare::table_plan& plan,
-                          const backfill_options& options, backfill_summary& s) {
+void move_sequences_only(pg_connection& o, pg_connection& n, const compare::table_plan& plan,
+                         const backfill_options& options, backfill_summary& s) {
   std::vector<compare::table_name> tables;
   if (!options.tables.empty())
     for (const auto& p : plan.pairs) tables.push_back(p.old_table.name);
@@ -143,25 +220,6 @@ void moved_sequences_only(pg_connection& o, pg_connection& n, const compare::tab
 }
 
 }  // namespace
-
-bool backfill_summary::ok() const noexcept {
-  if (interrupted) return false;
-  for (const auto& t : tables)
-    if (!t.error.empty()) return false;
-  return true;
-}
-
-std::uint64_t backfill_summary::rows() const noexcept {
-  std::uint64_t n = 0;
-  for (const auto& t : tables) n += t.rows;
-  return n;
-}
-
-std::uint64_t backfill_summary::bytes() const noexcept {
-  std::uint64_t n = 0;
-  for (const auto& t : tables) n += t.bytes;
-  return n;
-}
 
 backfill_summary run_backfill(const compare::pg_endpoint& old_side,
                               const compare::pg_endpoint& new_side,
@@ -174,13 +232,12 @@ backfill_summary run_backfill(const compare::pg_endpoint& old_side,
   pg_connection new_conn{new_side};
   const auto plan = compare::plan_tables(old_conn, new_conn, options.tables);
   if (options.sequences_only) {
-    moved_sequences_only(old_conn, new_conn, plan, options, s);
+    move_sequences_only(old_conn, new_conn, plan, options, s);
     s.seconds = seconds_since(started);
     return s;
   }
   checkpoint cp{options.checkpoint, old_side.description, new_side.description, options.restart};
-  if (cp.resumed())
-    s.notes.push_back("resumed from checkpoint " + options.checkpoint.string());
+  if (cp.resumed()) s.notes.push_back("resumed from checkpoint " + options.checkpoint.string());
   for (const auto& m : plan.missing_on_new) {
     table_backfill missing;
     missing.table = m.table;
@@ -190,14 +247,15 @@ backfill_summary run_backfill(const compare::pg_endpoint& old_side,
 
   progress_meter meter{options.progress, options.progress_terminal, remaining_estimate(plan, cp)};
   compare::rate_limiter limiter{options.max_rows_per_second};
-  std::vector<table_backfill> done(plan.pairs.size());
-  compare::run_parallel(old_side, new_side, plan.pairs.size(), options.jobs,
-                        [&](pg_connection& o, pg_connection& n, std::size_t i) {
-                          done[i] = table_job{o, n, plan.pairs[i], options, cp, meter, limiter}.run();
+  scheduler chunks{plan, options, cp, meter};
+  compare::run_parallel(old_side, new_side, options.jobs, options.jobs,
+                        [&](pg_connection& o, pg_connection& n, std::size_t) {
+                          work(o, n, chunks, options, limiter);
                         });
   meter.finish();
+  const auto done = chunks.results();
   s.tables.insert(s.tables.end(), done.begin(), done.end());
-  s.interrupted = options.stop != nullptr && options.stop->load();
+  s.interrupted = stopping(options);
   for (const auto& t : s.tables)
     if (t.method.find("triggers on") != std::string::npos) {
       s.notes.push_back(
@@ -208,65 +266,6 @@ backfill_summary run_backfill(const compare::pg_endpoint& old_side,
   s.seconds = seconds_since(started);
   if (s.ok()) cp.remove();
   return s;
-}
-
-void render_backfill(const backfill_summary& s, std::ostream& out) {
-  out << fmt::format("backfill OLD {} -> NEW {}\n\n", s.old_endpoint, s.new_endpoint);
-  out << fmt::format("{:<32} {:<28} {:>10} {:>10} {:>7} {:>7} {:>8} {:>8}  {}\n", "TABLE",
-                     "METHOD", "ROWS", "BYTES", "CHUNKS", "STAGED", "RETRIES", "SECONDS",
-                     "RESULT");
-  for (const auto& t : s.tables) {
-    const std::string result = !t.error.empty() ? "ERROR"
-                               : t.already_done ? "done earlier"
-                               : t.completed    ? "done"
-                                                : "partial";
-    out << fmt::format("{:<32} {:<28} {:>10} {:>10} {:>7} {:>7} {:>8} {:>8.1f}  {}\n",
-                       t.table.display(), t.method, t.rows, format_bytes(t.bytes), t.chunks,
-                       t.staged_chunks, t.retries, t.seconds, result);
-  }
-  for (const auto& t : s.tables)
-    if (!t.error.empty()) out << fmt::format("{}: {}\n", t.table.display(), t.error);
-  for (const auto& n : s.notes) out << "note: " << n << '\n';
-  const double rate = s.seconds > 0 ? static_cast<double>(s.rows()) / s.seconds : 0;
-  const auto totals = fmt::format("{} table(s), {} rows, {} in {:.1f} s ({:.0f} rows/s)",
-                                  s.tables.size(), s.rows(), format_bytes(s.bytes()), s.seconds,
-                                  rate);
-  if (s.interrupted)
-    out << "INTERRUPTED: " << totals << "; run the same command again to resume\n";
-  else if (!s.ok())
-    out << "FAILED: " << totals << "; fix the errors above and run it again (it resumes)\n";
-  else
-    out << "DONE: " << totals << "; next: dwctl verify\n";
-}
-
-std::string backfill_json(const backfill_summary& s) {
-  namespace json = boost::json;
-  json::array tables;
-  for (const auto& t : s.tables)
-    tables.push_back(json::object{{"table", t.table.display()},
-                                  {"method", t.method},
-                                  {"rows", t.rows},
-                                  {"bytes", t.bytes},
-                                  {"chunks", t.chunks},
-                                  {"staged_chunks", t.staged_chunks},
-                                  {"retries", t.retries},
-                                  {"sequences_moved", t.sequences_moved},
-                                  {"completed", t.completed},
-                                  {"already_done", t.already_done},
-                                  {"resumed", t.resumed},
-                                  {"seconds", t.seconds},
-                                  {"error", t.error}});
-  json::array notes;
-  for (const auto& n : s.notes) notes.emplace_back(n);
-  return json::serialize(json::object{{"ok", s.ok()},
-                                      {"interrupted", s.interrupted},
-                                      {"old", s.old_endpoint},
-                                      {"new", s.new_endpoint},
-                                      {"rows", s.rows()},
-                                      {"bytes", s.bytes()},
-                                      {"seconds", s.seconds},
-                                      {"tables", std::move(tables)},
-                                      {"notes", std::move(notes)}});
 }
 
 }  // namespace dw::migrate

@@ -1,7 +1,8 @@
 // `dwctl backfill` without the command line: copies every selected table from OLD to NEW in
-// key-ordered chunks (chunk_copy.hpp), tables in parallel over `jobs` connection pairs, each
-// chunk recorded in the checkpoint once it is on NEW. Resumes from the checkpoint; stops
-// between chunks when `stop` is set (Ctrl-C), leaving the checkpoint for the next run.
+// key-ordered chunks (chunk_copy.hpp), spread over `jobs` connection pairs (one large table
+// is copied by all of them at once), each table's completed chunks recorded in the
+// checkpoint. Resumes from the checkpoint; stops between chunks when `stop` is set (Ctrl-C),
+// leaving the checkpoint for the next run.
 #pragma once
 
 #include <atomic>
@@ -20,7 +21,7 @@ namespace dw::migrate {
 
 struct backfill_options {
   std::vector<compare::table_pattern> tables;  ///< empty: every table on OLD
-  unsigned jobs = 2;
+  unsigned jobs = 2;  ///< workers, each with its own OLD and NEW connections
   compare::chunk_limits chunking;
   double max_rows_per_second = 0;  ///< 0: unlimited
   std::filesystem::path checkpoint = "dwctl-backfill.checkpoint.json";

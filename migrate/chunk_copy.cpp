@@ -163,10 +163,22 @@ std::uint64_t chunk_copier::stage_and_upsert(const std::string& select, std::uin
   return rows;
 }
 
-chunk_result chunk_copier::copy_range(const std::optional<compare::key_value>& after,
-                                      std::uint64_t rows) {
+std::optional<compare::key_value> find_chunk_end(pg_connection& source,
+                                                 const compare::table_info& table,
+                                                 const std::optional<compare::key_value>& after,
+                                                 std::uint64_t rows) {
+  value_binder b;
+  const auto sql = compare::next_boundary_sql(table.name, table.primary_key, after, rows, b);
+  const auto boundary = source.exec(sql, b.params);
+  if (boundary.size() == 0) return std::nullopt;
+  compare::key_value end;
+  for (std::size_t c = 0; c < table.primary_key.size(); ++c) end.emplace_back(boundary.value(0, c));
+  return end;
+}
+
+chunk_result chunk_copier::copy_range(const key_range& range) {
   try {
-    return copy_locked_range(after, rows);
+    return copy_locked_range(range);
   } catch (...) {
     roll_back_both();
     // A failed transaction may have dropped a staging table created inside it.
@@ -175,8 +187,7 @@ chunk_result chunk_copier::copy_range(const std::optional<compare::key_value>& a
   }
 }
 
-chunk_result chunk_copier::copy_locked_range(const std::optional<compare::key_value>& after,
-                                             std::uint64_t rows) {
+chunk_result chunk_copier::copy_locked_range(const key_range& range) {
   const auto& key = plan_.source.primary_key;
   const auto& table = plan_.source.name;
   chunk_result out;
@@ -184,14 +195,6 @@ chunk_result chunk_copier::copy_locked_range(const std::optional<compare::key_va
   // waited for and then locked and copied as committed (FOR SHARE follows the update), where
   // a snapshot would fail the whole chunk with a serialization error.
   source_.run("BEGIN");
-  value_binder b;
-  const auto boundary_sql = compare::next_boundary_sql(table, key, after, rows, b);
-  const auto boundary = source_.exec(boundary_sql, b.params);
-  if (boundary.size() > 0) {
-    out.up_to = compare::key_value{};
-    for (std::size_t c = 0; c < key.size(); ++c) out.up_to->emplace_back(boundary.value(0, c));
-  }
-  const key_range range{after, out.up_to};
   // The rows are locked as COPY reads them, in the same pass, and stay locked until the
   // source commits, after the target did.
   value_binder literals;

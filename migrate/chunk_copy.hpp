@@ -1,8 +1,9 @@
 // Copies rows from a source to a target backend (OLD to NEW for backfill; either way for a
 // keyless table's repair) safely while dwproxy writes to both (docs/verify-backfill.md).
 //
-// A keyed chunk: on the source, in one READ COMMITTED transaction, find the chunk's last key,
-// then COPY (SELECT ... FOR SHARE) its rows out, locking each as it is read; on the target,
+// A keyed chunk, (after, up_to] with up_to found beforehand (find_chunk_end): on the source,
+// in one READ COMMITTED transaction, COPY (SELECT ... FOR SHARE) its rows out, locking each
+// as it is read; on the target,
 // COPY them straight into the table when its range is empty, else into a staging table and
 // upsert from there. The target commits first, then the source releases its locks. So an
 // UPDATE or DELETE of one of those rows through the proxy waits on the source until the chunk
@@ -30,6 +31,7 @@
 
 #include "compare/pg_connection.hpp"
 #include "compare/table_model.hpp"
+#include "compare/table_sql.hpp"
 
 namespace dw::migrate {
 
@@ -61,7 +63,6 @@ struct copy_settings {
 };
 
 struct chunk_result {
-  std::optional<compare::key_value> up_to;  ///< last key of the chunk; unset: table done
   std::uint64_t rows = 0;                    ///< rows read from the source
   std::uint64_t bytes = 0;                   ///< COPY payload bytes
   bool staged = false;                       ///< went through the staging table
@@ -73,14 +74,20 @@ struct chunk_result {
 bool prepare_sessions(compare::pg_connection& source, compare::pg_connection& target,
                       const copy_settings& settings);
 
+/// The key of the row `rows` positions after `after` in key order on the source: the last
+/// key of the next chunk. std::nullopt when fewer rows remain (that chunk runs to the end).
+[[nodiscard]] std::optional<compare::key_value> find_chunk_end(
+    compare::pg_connection& source, const compare::table_info& table,
+    const std::optional<compare::key_value>& after, std::uint64_t rows);
+
 class chunk_copier {
  public:
   /// Prepares both sessions (prepare_sessions); replica_role() says whether replica took.
   chunk_copier(compare::pg_connection& source, compare::pg_connection& target, copy_plan plan,
                copy_settings settings);
 
-  /// Copies the up to `rows` rows after `after` (from the start when unset).
-  chunk_result copy_range(const std::optional<compare::key_value>& after, std::uint64_t rows);
+  /// Copies the rows of `range` (either end open when unset).
+  chunk_result copy_range(const compare::key_range& range);
   /// Replaces the target's whole table with the source's (keyless tables).
   chunk_result copy_whole_table();
 
@@ -88,8 +95,7 @@ class chunk_copier {
   [[nodiscard]] const copy_plan& plan() const noexcept { return plan_; }
 
  private:
-  chunk_result copy_locked_range(const std::optional<compare::key_value>& after,
-                                 std::uint64_t rows);
+  chunk_result copy_locked_range(const compare::key_range& range);
   std::uint64_t pipe(const std::string& select, const std::string& into, std::uint64_t& bytes);
   std::uint64_t stage_and_upsert(const std::string& select, std::uint64_t& bytes);
   void roll_back_both() noexcept;

@@ -49,7 +49,7 @@ they are committed on NEW. Idempotent, resumable from its checkpoint after a cra
 
 options:
   --tables LIST        comma-separated tables; default: all
-  --jobs N             tables copied in parallel (default 2)
+  --jobs N             workers copying chunks at once, of one table or several (default 2)
   --chunk-rows N       rows in the first chunk (default 10000)
   --chunk-time-ms MS   adapt chunks to take about this long (default 500; 0: fixed size);
                        writers to a chunk's rows wait at most about this long
