@@ -4,10 +4,8 @@
 #include <unordered_map>
 
 namespace dw::compare {
-namespace {
 
-/// The key columns length-prefixed, so no two different keys flatten to the same string.
-std::string flat(const key_value& key) {
+std::string flat_key(const key_value& key) {
   std::string s;
   for (const auto& part : key) {
     s += std::to_string(part.size());
@@ -16,8 +14,6 @@ std::string flat(const key_value& key) {
   }
   return s;
 }
-
-}  // namespace
 
 std::string_view to_string(row_difference_kind k) noexcept {
   switch (k) {
@@ -35,10 +31,10 @@ std::vector<row_difference> diff_keyed_rows(const std::vector<keyed_hash>& old_r
                                             const std::vector<keyed_hash>& new_rows) {
   std::unordered_map<std::string, const keyed_hash*> on_new;
   on_new.reserve(new_rows.size());
-  for (const auto& r : new_rows) on_new.emplace(flat(r.key), &r);
+  for (const auto& r : new_rows) on_new.emplace(flat_key(r.key), &r);
   std::vector<row_difference> out;
   for (const auto& o : old_rows) {
-    const auto n = on_new.find(flat(o.key));
+    const auto n = on_new.find(flat_key(o.key));
     if (n == on_new.end()) {
       out.push_back({row_difference_kind::missing_on_new, o.key});
       continue;
@@ -47,7 +43,7 @@ std::vector<row_difference> diff_keyed_rows(const std::vector<keyed_hash>& old_r
     on_new.erase(n);
   }
   for (const auto& r : new_rows)
-    if (on_new.contains(flat(r.key))) out.push_back({row_difference_kind::extra_on_new, r.key});
+    if (on_new.contains(flat_key(r.key))) out.push_back({row_difference_kind::extra_on_new, r.key});
   return out;
 }
 

@@ -27,6 +27,10 @@ struct row_difference {
   friend bool operator==(const row_difference&, const row_difference&) = default;
 };
 
+/// The key's parts length-prefixed ("1:a2:bc"), so no two different keys flatten alike: a
+/// map key for looking rows up by their key.
+[[nodiscard]] std::string flat_key(const key_value& key);
+
 struct keyed_hash {
   key_value key;
   std::string hash;

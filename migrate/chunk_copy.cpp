@@ -107,14 +107,16 @@ chunk_copier::chunk_copier(pg_connection& source, pg_connection& target, copy_pl
       plan_{std::move(plan)},
       replica_role_{prepare_sessions(source, target, settings)} {}
 
-void chunk_copier::roll_back_both() noexcept {
-  for (auto* c : {&target_, &source_}) {
+void roll_back(pg_connection& target, pg_connection& source) noexcept {
+  for (auto* c : {&target, &source}) {
     try {
       c->run("ROLLBACK");
-    } catch (const pg_error&) {  // already failed; the first error is the one reported
+    } catch (const pg_error&) {
     }
   }
 }
+
+void chunk_copier::roll_back_both() noexcept { roll_back(target_, source_); }
 
 std::uint64_t chunk_copier::pipe(const std::string& select, const std::string& into,
                                  std::uint64_t& bytes) {

@@ -80,6 +80,10 @@ bool prepare_sessions(compare::pg_connection& source, compare::pg_connection& ta
     compare::pg_connection& source, const compare::table_info& table,
     const std::optional<compare::key_value>& after, std::uint64_t rows);
 
+/// ROLLBACK on the target, then on the source, after a failure; errors there are dropped,
+/// since the failure that led here is the one worth reporting.
+void roll_back(compare::pg_connection& target, compare::pg_connection& source) noexcept;
+
 class chunk_copier {
  public:
   /// Prepares both sessions (prepare_sessions); replica_role() says whether replica took.

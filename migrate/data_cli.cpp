@@ -22,16 +22,23 @@ namespace {
 /// bounded for a table that is missing entirely on NEW. Counts are always exact.
 constexpr std::size_t json_max_rows = 1000;
 
+/// The options every data command takes the same way.
+template <class Options>
+Options common_options(const data_options& o, const std::atomic<bool>& stop) {
+  Options out;
+  out.tables = o.tables;
+  out.chunking = o.chunking;
+  out.max_rows_per_second = o.max_rate;
+  out.stop = &stop;
+  return out;
+}
+
 int verify_command(const data_options& o, const data_endpoints& ep,
                    const std::atomic<bool>& stop, std::ostream& out, std::ostream& err) {
-  compare::verify_options v;
-  v.tables = o.tables;
+  auto v = common_options<compare::verify_options>(o, stop);
   v.jobs = o.jobs;
-  v.chunking = o.chunking;
-  v.max_rows_per_second = o.max_rate;
   v.recheck_rounds = o.recheck;
   v.rules = ep.rules;
-  v.stop = &stop;
   std::mutex err_mutex;
   if (!o.quiet)
     v.on_table = [&](const compare::table_comparison& t) {
@@ -57,17 +64,13 @@ int verify_command(const data_options& o, const data_endpoints& ep,
 
 int backfill_command(const data_options& o, const data_endpoints& ep,
                      const std::atomic<bool>& stop, std::ostream& out, std::ostream& err) {
-  backfill_options b;
-  b.tables = o.tables;
+  auto b = common_options<backfill_options>(o, stop);
   b.jobs = o.jobs;
-  b.chunking = o.chunking;
-  b.max_rows_per_second = o.max_rate;
   b.checkpoint = o.checkpoint;
   b.restart = o.restart;
   b.sequences = o.sequences;
   b.sequences_only = o.sequences_only;
   b.copying.source_lock_timeout = o.lock_timeout;
-  b.stop = &stop;
   b.progress = o.quiet ? nullptr : &err;
   b.progress_terminal = ::isatty(STDERR_FILENO) == 1;
   const auto s = run_backfill(ep.old_side, ep.new_side, b);
@@ -81,16 +84,12 @@ int backfill_command(const data_options& o, const data_endpoints& ep,
 
 int repair_command(const data_options& o, const data_endpoints& ep,
                    const std::atomic<bool>& stop, std::ostream& out) {
-  repair_options r;
-  r.tables = o.tables;
+  auto r = common_options<repair_options>(o, stop);
   r.direction = o.reverse ? repair_direction::new_to_old : repair_direction::old_to_new;
   r.apply = o.apply;
   r.log = o.log;
-  r.chunking = o.chunking;
-  r.max_rows_per_second = o.max_rate;
   r.recheck_rounds = o.recheck;
   r.copying.source_lock_timeout = o.lock_timeout;
-  r.stop = &stop;
   const auto s = run_repair(ep.old_side, ep.new_side, r);
   if (o.json)
     out << repair_json(s) << '\n';

@@ -52,12 +52,6 @@ class change_log {
   int fd_;
 };
 
-std::string flat(const key_value& k) {
-  std::string s;
-  for (const auto& part : k) s += std::to_string(part.size()) + ":" + part;
-  return s;
-}
-
 json::object key_json(const std::vector<std::string>& columns, const key_value& key) {
   json::object o;
   for (std::size_t i = 0; i < columns.size() && i < key.size(); ++i) o[columns[i]] = key[i];
@@ -85,7 +79,7 @@ current_rows read_rows(pg_connection& conn, const compare::table_info& t,
     for (std::size_t c = 0; c < k; ++c) key.emplace_back(rows.value(r, c));
     current_row row{std::string{rows.value(r, k)}, {}};
     for (std::size_t c = 0; c < columns.size(); ++c) row.values.push_back(rows.optional(r, k + 1 + c));
-    out.emplace(flat(key), std::move(row));
+    out.emplace(compare::flat_key(key), std::move(row));
   }
   return out;
 }
@@ -117,8 +111,8 @@ class fixer {
       target_.run("BEGIN");
       const auto present = read_rows(target_, tgt_, columns_, keys);
       for (const auto& key : keys) {
-        const auto s = wanted.find(flat(key));
-        const auto t = present.find(flat(key));
+        const auto s = wanted.find(compare::flat_key(key));
+        const auto t = present.find(compare::flat_key(key));
         const bool on_source = s != wanted.end(), on_target = t != present.end();
         if (on_source == on_target && (!on_source || s->second.text == t->second.text)) {
           ++equal;
@@ -130,12 +124,7 @@ class fixer {
       target_.run("COMMIT");
       source_.run("COMMIT");
     } catch (...) {
-      for (auto* c : {&target_, &source_}) {
-        try {
-          c->run("ROLLBACK");
-        } catch (const pg_error&) {  // the first error is the one reported
-        }
-      }
+      roll_back(target_, source_);
       throw;
     }
     out_.already_equal += equal;

@@ -27,6 +27,12 @@ TEST(diff_keyed_rows, composite_keys_do_not_collide_when_flattened) {
   EXPECT_EQ(d[1].kind, row_difference_kind::extra_on_new);
 }
 
+TEST(flat_key, length_prefixes_each_part) {
+  EXPECT_EQ(flat_key({"ab", "c"}), "2:ab1:c");
+  EXPECT_NE(flat_key({"ab", "c"}), flat_key({"a", "bc"}));
+  EXPECT_EQ(flat_key({""}), "0:");
+}
+
 TEST(diff_row_multisets, counts_surplus_copies_on_each_side) {
   const std::vector<counted_row> old_rows{{"a", 3, "(1,x)"}, {"b", 1, "(2,y)"}};
   const std::vector<counted_row> new_rows{{"a", 1, "(1,x)"}, {"c", 2, "(3,z)"}, {"b", 1, "(2,y)"}};
