@@ -110,8 +110,9 @@ verify_report run_verify(const pg_endpoint& old_side, const pg_endpoint& new_sid
 
   const auto names = options.tables.empty() ? std::vector<table_name>{} : names_of(plan.selected_old);
   r.constraints = check_constraints(new_conn, plan.new_tables, names);
-  r.sequences = compare_sequences(read_sequences(old_conn), read_sequences(new_conn), names);
-  r.rules = run_rules(old_conn, new_conn, options.rules);
+  const settle again{options.recheck_rounds, options.recheck_delay};
+  r.sequences = settled_sequences(old_conn, new_conn, names, again);
+  r.rules = run_rules(old_conn, new_conn, options.rules, again);
   r.interrupted = options.stop != nullptr && options.stop->load();
   r.finished = std::chrono::system_clock::now();
   return r;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <thread>
 
 #include "compare/table_catalog.hpp"
 #include "compare/table_sql.hpp"
@@ -120,20 +121,44 @@ std::vector<sequence_comparison> compare_sequences(const std::vector<sequence_in
 }
 
 std::vector<rule_outcome> run_rules(pg_connection& old_conn, pg_connection& new_conn,
-                                    const std::vector<business_rule>& rules) {
+                                    const std::vector<business_rule>& rules, const settle& again) {
   std::vector<rule_outcome> out;
   for (const auto& rule : rules) {
     rule_outcome r;
     r.name = rule.name;
     try {
-      r.old_result = result_text(old_conn.exec(rule.sql));
-      r.new_result = result_text(new_conn.exec(rule.sql));
-      r.matches = r.old_result == r.new_result;
+      // Each side answers at its own instant: under live writes a sum can differ for the
+      // moment a write takes to reach NEW, so a mismatch is asked again before it counts.
+      for (int round = 0;; ++round) {
+        r.old_result = result_text(old_conn.exec(rule.sql));
+        r.new_result = result_text(new_conn.exec(rule.sql));
+        r.matches = r.old_result == r.new_result;
+        if (r.matches || round >= again.rounds) break;
+        std::this_thread::sleep_for(again.delay);
+      }
     } catch (const pg_error& e) {
       if (e.connection_failed()) throw;
       r.error = e.what();
     }
     out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::vector<sequence_comparison> settled_sequences(pg_connection& old_conn,
+                                                   pg_connection& new_conn,
+                                                   const std::vector<table_name>& tables,
+                                                   const settle& again) {
+  const auto old_sequences = read_sequences(old_conn);
+  auto out = compare_sequences(old_sequences, read_sequences(new_conn), tables);
+  const auto behind = [&] {
+    return std::any_of(out.begin(), out.end(), [](const auto& c) { return c.lags && c.new_next; });
+  };
+  // OLD takes an insert's value before the shadow takes it on NEW; NEW only lags if it has not
+  // reached, a moment later, where OLD stood at the first look.
+  for (int round = 0; round < again.rounds && behind(); ++round) {
+    std::this_thread::sleep_for(again.delay);
+    out = compare_sequences(old_sequences, read_sequences(new_conn), tables);
   }
   return out;
 }

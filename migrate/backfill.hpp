@@ -26,7 +26,10 @@ struct backfill_options {
   double max_rows_per_second = 0;  ///< 0: unlimited
   std::filesystem::path checkpoint = "dwctl-backfill.checkpoint.json";
   bool restart = false;            ///< ignore an existing checkpoint
-  bool sequences = true;           ///< move NEW's owned sequences up to OLD's after each table
+  /// Move NEW's owned sequences up to OLD's after each table. Only safe when nothing writes:
+  /// under dual-write an insert in flight has taken its value on OLD and not yet on NEW, and
+  /// moving NEW then would shift every later value by one.
+  bool sequences = false;
   bool sequences_only = false;     ///< copy no rows: only move the sequences (before phase 1)
   copy_settings copying;
   int max_retries = 100;           ///< per chunk, for lock timeouts and serialization failures

@@ -57,9 +57,11 @@ options:
   --lock-timeout-ms MS give up a chunk's row locks after this and retry (default 200)
   --checkpoint FILE    resume point (default dwctl-backfill.checkpoint.json); removed when done
   --restart            ignore an existing checkpoint and copy everything again
-  --no-sequences       leave NEW's sequences alone (default: move them up to OLD's)
-  --sequences-only     copy no rows, only move NEW's sequences up to OLD's (before phase 1,
-                       with the application paused: see docs/verify-backfill.md)
+  --sequences-only     copy no rows, only move NEW's sequences up to OLD's: before phase 1,
+                       with the application paused (see docs/verify-backfill.md)
+  --sequences          also move each table's sequences up to OLD's once it is copied; only
+                       when nothing writes (an offline copy): under dual-write it races with
+                       inserts in flight
   --json               print the summary as JSON
   --quiet              no progress bar on stderr
 
@@ -165,7 +167,7 @@ class parser {
         {"--report", [&] { o_.report = value(flag); }},
         {"--checkpoint", [&] { o_.checkpoint = value(flag); }},
         {"--restart", [&] { o_.restart = true; }},
-        {"--no-sequences", [&] { o_.sequences = false; }},
+        {"--sequences", [&] { o_.sequences = true; }},
         {"--sequences-only", [&] { o_.sequences_only = true; }},
         {"--reverse", [&] { o_.reverse = true; }},
         {"--apply", [&] { o_.apply = true; }},
@@ -180,11 +182,11 @@ class parser {
   /// Options that mean nothing to the command are refused rather than silently ignored.
   void check_applicable() const {
     const std::map<data_command, std::vector<std::string_view>> refused{
-        {data_command::verify, {"--checkpoint", "--restart", "--no-sequences", "--sequences-only",
+        {data_command::verify, {"--checkpoint", "--restart", "--sequences", "--sequences-only",
                                 "--reverse", "--apply", "--log", "--lock-timeout-ms"}},
         {data_command::backfill, {"--report", "--recheck", "--reverse", "--apply", "--log",
                                   "--max-rows"}},
-        {data_command::repair, {"--report", "--checkpoint", "--restart", "--no-sequences",
+        {data_command::repair, {"--report", "--checkpoint", "--restart", "--sequences",
                                 "--sequences-only", "--jobs", "--quiet"}},
     };
     const auto given = [&](std::string_view flag) {
@@ -192,8 +194,8 @@ class parser {
     };
     for (const auto flag : refused.at(o_.command))
       if (given(flag)) throw usage_error{std::string{flag} + " does not apply to this command"};
-    if (given("--sequences-only") && given("--no-sequences"))
-      throw usage_error{"--sequences-only and --no-sequences contradict each other"};
+    if (given("--sequences-only") && given("--sequences"))
+      throw usage_error{"--sequences-only and --sequences: give one of them"};
   }
 
   std::span<const std::string_view> args_;

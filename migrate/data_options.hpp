@@ -41,7 +41,7 @@ struct data_options {
   // backfill
   std::string checkpoint = "dwctl-backfill.checkpoint.json";
   bool restart = false;
-  bool sequences = true;
+  bool sequences = false;
   bool sequences_only = false;
   // repair
   bool reverse = false;  ///< NEW -> OLD (phase 3, NEW is the primary)

@@ -19,6 +19,7 @@
 #include "tests/support/integration_env.hpp"
 #include "tests/support/libpq_session.hpp"
 #include "tests/support/table_compare.hpp"
+#include "tests/support/write_load.hpp"
 
 namespace dw::test {
 namespace {
@@ -134,7 +135,9 @@ TEST(backfill, awkward_tables_copy_exactly_and_a_rerun_changes_nothing) {
           "INSERT INTO loose VALUES (1, 'stray')");
   const auto cp = (make_work_dir("backfill-awkward") / "cp.json").string();
   const std::vector<std::string> small_chunks{"--chunk-rows", "300", "--chunk-time-ms", "0"};
-  auto args = std::vector<std::string>{"backfill", "--json", "--quiet", "--checkpoint", cp};
+  // Nothing writes here: --sequences may move NEW's sequences with the rows.
+  auto args = std::vector<std::string>{"backfill", "--json", "--quiet", "--sequences",
+                                       "--checkpoint", cp};
   args.insert(args.end(), small_chunks.begin(), small_chunks.end());
 
   const auto first = run_data_command(db, args);
@@ -272,15 +275,7 @@ TEST(backfill, runs_stopped_by_ctrl_c_and_by_sigkill_resume_and_finish_identical
 // row; a row deleted while its chunk was copied would come back as an extra one; a serial
 // value taken differently on NEW would show as a different journal row.
 
-struct write_load {
-  std::atomic<bool> stop{false};
-  std::atomic<long> statements{0};
-  std::atomic<long> errors{0};
-  std::mutex mutex;
-  std::string first_error;
-};
-
-std::string random_write(std::mt19937& rng, int session) {
+std::vector<std::string> random_write(std::mt19937& rng, int session) {
   std::uniform_int_distribution<long> id(1, 110'000);
   const auto a = id(rng), b = id(rng);
   const auto one = [&](long k) {
@@ -289,36 +284,17 @@ std::string random_write(std::mt19937& rng, int session) {
   };
   switch (std::uniform_int_distribution<int>(0, 9)(rng)) {
     case 0: case 1: case 2: case 3:
-      return one(a);
+      return {one(a)};
     case 4: case 5:
-      return "DELETE FROM accounts WHERE id = " + std::to_string(a);
+      return {"DELETE FROM accounts WHERE id = " + std::to_string(a)};
     case 6:
-      return "INSERT INTO accounts VALUES (" + std::to_string(a) +
-             ", 1, 'new') ON CONFLICT (id) DO UPDATE SET balance = accounts.balance + 10";
+      return {"INSERT INTO accounts VALUES (" + std::to_string(a) +
+              ", 1, 'new') ON CONFLICT (id) DO UPDATE SET balance = accounts.balance + 10"};
     case 7:  // a serial key: OLD and NEW must hand out the same values
-      return "INSERT INTO journal (account, amount) VALUES (" + std::to_string(a) + ", " +
-             std::to_string(session) + ")";
+      return {"INSERT INTO journal (account, amount) VALUES (" + std::to_string(a) + ", " +
+              std::to_string(session) + ")"};
     default:  // two rows, in key order so sessions cannot deadlock each other
-      return "BEGIN; " + one(std::min(a, b)) + "; " + one(std::max(a, b)) + "; COMMIT";
-  }
-}
-
-void write_until_stopped(const std::string& conninfo, int session, write_load& load) {
-  auto conn = pg_connect(conninfo);
-  std::mt19937 rng(static_cast<unsigned>(session) * 7919u);
-  while (!load.stop.load()) {
-    const auto sql = random_write(rng, session);
-    if (PQsendQuery(conn.get(), sql.c_str()) != 1) break;
-    while (PGresult* r = PQgetResult(conn.get())) {
-      const auto st = PQresultStatus(r);
-      if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        load.errors.fetch_add(1);
-        const std::lock_guard lock{load.mutex};
-        if (load.first_error.empty()) load.first_error = sql + ": " + PQresultErrorMessage(r);
-      }
-      PQclear(r);
-    }
-    load.statements.fetch_add(1);
+      return {"BEGIN", one(std::min(a, b)), one(std::max(a, b)), "COMMIT"};
   }
 }
 
@@ -341,11 +317,8 @@ TEST(backfill, phase_1_writes_through_dwproxy_during_the_copy_end_with_verify_pa
   o.phase = 0;
   dual_write_proxy p{o};
 
-  write_load load;
-  std::vector<std::thread> sessions;
-  for (int i = 0; i < 8; ++i)
-    sessions.emplace_back([&, i] { write_until_stopped(p.conninfo(), i, load); });
-  ASSERT_TRUE(wait_until([&] { return load.statements.load() >= 200; }, 30s))
+  write_load load{p.conninfo(), 8, random_write};
+  ASSERT_TRUE(wait_until([&] { return load.statements() >= 200; }, 30s))
       << "the write load did not start";
 
   const auto paused = p.dwctl({"pause"});
@@ -361,18 +334,23 @@ TEST(backfill, phase_1_writes_through_dwproxy_during_the_copy_end_with_verify_pa
   ASSERT_TRUE(resumed.ok()) << resumed.describe();
   ASSERT_EQ(p.status().phase, 1);
 
-  const auto at_start = load.statements.load();
+  const auto at_start = load.statements();
   const auto cp = make_work_dir("backfill-live") / "cp.json";
   const auto r = run_data_command(db, {"backfill", "--json", "--quiet", "--checkpoint",
                                        cp.string(), "--chunk-rows", "1000", "--chunk-time-ms",
                                        "0", "--max-rate", "30000"},
                                   {.env = {}, .stdin_data = {}, .timeout = 120s});
-  const auto during = load.statements.load() - at_start;
-  load.stop.store(true);
-  for (auto& t : sessions) t.join();
+  const auto during = load.statements() - at_start;
+  // Verify under the same writes: what differs only while a write travels to NEW settles on
+  // recheck (rows, sequences), so a consistent pair of databases passes.
+  const auto live = run_data_command(db, {"verify", "--json", "--quiet"});
+  const auto while_verifying = load.statements() - at_start - during;
+  load.stop();
   ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_EQ(live.exit_code, 0) << json_at(live.out, "summary") << "\n" << live.out.substr(0, 3000);
+  EXPECT_GE(while_verifying, 100) << "too few writes overlapped the verification";
   EXPECT_GE(during, 500) << "too few writes overlapped the backfill to test anything";
-  EXPECT_EQ(load.errors.load(), 0) << "a client saw an error: " << load.first_error;
+  EXPECT_EQ(load.errors(), 0) << "a client saw an error: " << load.first_error();
 
   // Whatever the shadows still apply lands within their lag bound; then NEW equals OLD.
   wait_for_identical_fingerprints(s.old_conn.get(), s.new_conn.get(), tables, 20s);

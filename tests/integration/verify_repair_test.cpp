@@ -7,14 +7,17 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "tests/support/data_tools.hpp"
 #include "tests/support/dual_write.hpp"
 #include "tests/support/integration_env.hpp"
 #include "tests/support/libpq_session.hpp"
 #include "tests/support/table_compare.hpp"
+#include "tests/support/write_load.hpp"
 
 namespace dw::test {
 namespace {
@@ -59,6 +62,14 @@ TEST(verify_repair, rows_changed_deleted_and_added_on_new_are_found_by_key_and_r
                                            "--chunk-time-ms", "0"});
   ASSERT_EQ(clean.exit_code, 0) << clean.describe();
   EXPECT_EQ(json_at(clean.out, "summary.tables"), "2") << clean.out;
+
+  // --max-rate holds the run to 20 000 rows/s: items' 20 000 rows take a second at least.
+  const auto started = std::chrono::steady_clock::now();
+  const auto throttled = run_data_command(db, {"verify", "--quiet", "--tables", "items",
+                                               "--max-rate", "20000", "--chunk-rows", "1000",
+                                               "--chunk-time-ms", "0"});
+  EXPECT_EQ(throttled.exit_code, 0) << throttled.describe();
+  EXPECT_GE(std::chrono::steady_clock::now() - started, 900ms) << "--max-rate did not slow it";
 
   pg_exec(s.new_conn.get(),
           "UPDATE items SET qty = 99 WHERE id IN (5, 15001);"
@@ -153,6 +164,56 @@ TEST(verify_repair, reverse_makes_old_match_new_for_phase_3) {
   expect_tables_identical(s.old_conn.get(), s.new_conn.get(), {"items", "pairs"});
 }
 
+// Repair while 8 sessions write through dwproxy in phase 1: the rows it fixes are being
+// updated, deleted and inserted at the same time, and afterwards OLD and NEW are identical.
+std::vector<std::string> item_write(std::mt19937& rng, int session) {
+  std::uniform_int_distribution<long> id(1, 22'000);
+  const auto k = std::to_string(id(rng));
+  switch (std::uniform_int_distribution<int>(0, 3)(rng)) {
+    case 0:
+      return {"DELETE FROM items WHERE id = " + k};
+    case 1:
+      return {"INSERT INTO items VALUES (" + k + ", 'w', 1, NULL) ON CONFLICT (id) DO UPDATE "
+              "SET qty = items.qty + 10"};
+    default:
+      return {"UPDATE items SET qty = qty + 1, name = 's" + std::to_string(session) +
+              "' WHERE id = " + k};
+  }
+}
+
+TEST(verify_repair, repair_under_phase_1_writes_through_dwproxy_leaves_old_and_new_identical) {
+  if (direct_mode()) GTEST_SKIP() << "needs dwproxy with OLD and NEW (not DW_IT_DIRECT)";
+  const std::string db = "dw_repair_live";
+  identical_items(db);
+  sides s{db};
+  // Drift that only repair can fix: dual-write keeps it, however the rows are written later.
+  pg_exec(s.new_conn.get(),
+          "UPDATE items SET name = 'drift' WHERE id % 200 = 0;"
+          "DELETE FROM items WHERE id % 500 = 7;"
+          "INSERT INTO items SELECT g, 'extra', 0, NULL FROM generate_series(20001, 20030) g");
+  dual_write_options o;
+  o.dbname = db;
+  o.phase = 1;
+  dual_write_proxy p{o};
+  write_load load{p.conninfo(), 8, item_write};
+  const auto log = make_work_dir("repair-live") / "changes.jsonl";
+  const auto at_start = load.statements();
+  const auto r = run_data_command(db, {"repair", "--apply", "--tables", "items", "--log",
+                                       log.string(), "--chunk-rows", "2000", "--chunk-time-ms",
+                                       "0"});
+  const auto during = load.statements() - at_start;
+  load.stop();
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_GE(read_lines(log).size(), 100u) << r.out;
+  EXPECT_GE(during, 100) << "too few writes overlapped the repair to test anything";
+  EXPECT_EQ(load.errors(), 0) << "a client saw an error: " << load.first_error();
+
+  wait_for_identical_fingerprints(s.old_conn.get(), s.new_conn.get(), {"items"}, 20s);
+  const auto v = run_data_command(db, {"verify", "--json", "--quiet", "--tables", "items"});
+  EXPECT_EQ(v.exit_code, 0) << json_at(v.out, "summary") << "\n" << v.out.substr(0, 3000);
+  expect_tables_identical(s.old_conn.get(), s.new_conn.get(), {"items"});
+}
+
 /// A superuser of its own with a password no output may contain, on both clusters.
 std::string make_verifier_role() {
   const std::string secret = "pw-" + std::to_string(::getpid()) + "-never-printed";
@@ -199,9 +260,9 @@ TEST(verify_repair, schema_sequences_and_business_rules_fail_verify_through_a_co
   const auto config = write_config(dir, db, secret);
   const auto report = dir / "verify.json";
 
-  // Backfill copies the rows and moves NEW's sequence up to OLD's.
-  const auto copied = run_command(DW_CTL_BINARY, {"backfill", "--config", config, "--checkpoint",
-                                                  (dir / "cp.json").string()});
+  // Backfill copies the rows and, nothing writing, moves NEW's sequence up to OLD's.
+  const auto copied = run_command(DW_CTL_BINARY, {"backfill", "--config", config, "--sequences",
+                                                  "--checkpoint", (dir / "cp.json").string()});
   ASSERT_EQ(copied.exit_code, 0) << copied.describe();
   EXPECT_EQ(pg_value(s.new_conn.get(), "SELECT nextval('orders_id_seq')"), "501");
   pg_exec(s.new_conn.get(), "SELECT setval('orders_id_seq', 10)");

@@ -47,6 +47,7 @@ TEST(data_options, reads_each_commands_options) {
   EXPECT_EQ(b.checkpoint, "cp.json");
   EXPECT_TRUE(b.restart);
   EXPECT_TRUE(b.sequences_only);
+  EXPECT_FALSE(b.sequences) << "moving sequences while dual-write runs is opt-in";
   EXPECT_EQ(b.lock_timeout, std::chrono::milliseconds{50});
 
   const auto r = parse({"repair", "--config", "p.yaml", "--apply", "--reverse", "--log", "x"});
@@ -70,8 +71,9 @@ TEST(data_options, refuses_mistakes_with_a_message_naming_them) {
   EXPECT_EQ(error_of({"backfill", "--reverse"}), "--reverse does not apply to this command");
   EXPECT_EQ(error_of({"repair", "--checkpoint", "c"}),
             "--checkpoint does not apply to this command");
-  EXPECT_EQ(error_of({"backfill", "--sequences-only", "--no-sequences"}),
-            "--sequences-only and --no-sequences contradict each other");
+  EXPECT_EQ(error_of({"backfill", "--sequences-only", "--sequences"}),
+            "--sequences-only and --sequences: give one of them");
+  EXPECT_EQ(error_of({"verify", "--sequences"}), "--sequences does not apply to this command");
   EXPECT_EQ(error_of({"verify", "--tables", "a,,b"}), "--tables has an empty entry");
   EXPECT_EQ(error_of({"verify", "--tables", "a.b.c"}), "--tables: cannot read the table name 'a.b.c'");
   EXPECT_EQ(error_of({"verify", "--tables", "\"open"}), "--tables: cannot read the table name '\"open'");
