@@ -27,13 +27,6 @@ namespace {
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 
-struct sides {
-  explicit sides(const std::string& db)
-      : old_conn{pg_connect(old_cluster().admin_conninfo(db))},
-        new_conn{pg_connect(new_cluster().admin_conninfo(db))} {}
-  pg_conn old_conn, new_conn;
-};
-
 /// Polls `done` until it holds or `deadline` passes: waiting for an event another process
 /// makes visible (a checkpoint file growing), not a guess at how long it takes.
 template <class Predicate>
@@ -57,7 +50,7 @@ TEST(backfill, a_million_rows_are_copied_then_verified_identical) {
   create_databases(db,
                    "CREATE TABLE events (id bigint PRIMARY KEY, account int NOT NULL, "
                    "kind text, amount numeric(12,2), at timestamptz, payload jsonb)");
-  sides s{db};
+  admin_sides s{db};
   pg_exec(s.old_conn.get(),
           "INSERT INTO events SELECT g, g % 5000, CASE WHEN g % 3 = 0 THEN NULL ELSE 'k' || g % 17 "
           "END, g / 100.0, '2024-01-01'::timestamptz + g * interval '1 second', "
@@ -127,7 +120,7 @@ const std::vector<std::string> awkward_tables{
 TEST(backfill, awkward_tables_copy_exactly_and_a_rerun_changes_nothing) {
   const std::string db = "dw_backfill_awkward";
   create_databases(db, awkward_schema);
-  sides s{db};
+  admin_sides s{db};
   pg_exec(s.old_conn.get(), awkward_data);
   // NEW already holds some rows, as dual-write leaves them: one stale, one NEW-only.
   pg_exec(s.new_conn.get(),
@@ -222,7 +215,7 @@ TEST(backfill, runs_stopped_by_ctrl_c_and_by_sigkill_resume_and_finish_identical
   create_databases(db,
                    "CREATE TABLE ledger (account int, entry int, amount bigint, memo text, "
                    "PRIMARY KEY (account, entry))");
-  sides s{db};
+  admin_sides s{db};
   pg_exec(s.old_conn.get(),
           "INSERT INTO ledger SELECT g / 100, g % 100, g * 7, 'memo ' || g "
           "FROM generate_series(1, 100000) g; ANALYZE ledger");
@@ -307,7 +300,7 @@ TEST(backfill, phase_1_writes_through_dwproxy_during_the_copy_end_with_verify_pa
                    "CREATE TABLE journal (id bigserial PRIMARY KEY, account bigint NOT NULL, "
                    "amount int NOT NULL)");
   const std::vector<std::string> tables{"accounts", "journal"};
-  sides s{db};
+  admin_sides s{db};
   pg_exec(s.old_conn.get(),
           "INSERT INTO accounts SELECT g, 0, 'initial' FROM generate_series(1, 100000) g;"
           "INSERT INTO journal (account, amount) SELECT g, 0 FROM generate_series(1, 20000) g;"

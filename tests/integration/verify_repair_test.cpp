@@ -24,13 +24,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-struct sides {
-  explicit sides(const std::string& db)
-      : old_conn{pg_connect(old_cluster().admin_conninfo(db))},
-        new_conn{pg_connect(new_cluster().admin_conninfo(db))} {}
-  pg_conn old_conn, new_conn;
-};
-
 const std::string items_schema =
     "CREATE TABLE items (id int PRIMARY KEY, name text, qty int, tags text[]);"
     "CREATE TABLE pairs (a int, b text, v jsonb, PRIMARY KEY (a, b));";
@@ -44,7 +37,7 @@ const std::string items_data =
 /// The same rows on both sides (loaded on each, so the test starts from a verified state).
 void identical_items(const std::string& db) {
   create_databases(db, items_schema);
-  sides s{db};
+  admin_sides s{db};
   pg_exec(s.old_conn.get(), items_data);
   pg_exec(s.new_conn.get(), items_data);
 }
@@ -57,7 +50,7 @@ std::string fingerprint(PGconn* conn) {
 TEST(verify_repair, rows_changed_deleted_and_added_on_new_are_found_by_key_and_repaired) {
   const std::string db = "dw_verify_repair";
   identical_items(db);
-  sides s{db};
+  admin_sides s{db};
   const auto clean = run_data_command(db, {"verify", "--json", "--quiet", "--chunk-rows", "1000",
                                            "--chunk-time-ms", "0"});
   ASSERT_EQ(clean.exit_code, 0) << clean.describe();
@@ -143,7 +136,7 @@ TEST(verify_repair, rows_changed_deleted_and_added_on_new_are_found_by_key_and_r
 TEST(verify_repair, reverse_makes_old_match_new_for_phase_3) {
   const std::string db = "dw_repair_reverse";
   identical_items(db);
-  sides s{db};
+  admin_sides s{db};
   // In phase 3 NEW is the primary: OLD is the side that drifted.
   pg_exec(s.old_conn.get(),
           "UPDATE items SET name = 'stale' WHERE id = 10; DELETE FROM items WHERE id = 11;"
@@ -185,7 +178,7 @@ TEST(verify_repair, repair_under_phase_1_writes_through_dwproxy_leaves_old_and_n
   if (direct_mode()) GTEST_SKIP() << "needs dwproxy with OLD and NEW (not DW_IT_DIRECT)";
   const std::string db = "dw_repair_live";
   identical_items(db);
-  sides s{db};
+  admin_sides s{db};
   // Drift that only repair can fix: dual-write keeps it, however the rows are written later.
   pg_exec(s.new_conn.get(),
           "UPDATE items SET name = 'drift' WHERE id % 200 = 0;"
@@ -248,7 +241,7 @@ TEST(verify_repair, schema_sequences_and_business_rules_fail_verify_through_a_co
                    "CREATE TABLE orders (id serial PRIMARY KEY, amount numeric NOT NULL, "
                    "  customer text);"
                    "CREATE INDEX orders_customer ON orders (customer);");
-  sides s{db};
+  admin_sides s{db};
   pg_exec(s.old_conn.get(),
           "INSERT INTO orders (amount, customer) SELECT g, 'c' || g % 10 "
           "FROM generate_series(1, 500) g");

@@ -33,6 +33,10 @@ std::string key_text(const json::value& key) {
 
 }  // namespace
 
+admin_sides::admin_sides(const std::string& db)
+    : old_conn{pg_connect(old_cluster().admin_conninfo(db))},
+      new_conn{pg_connect(new_cluster().admin_conninfo(db))} {}
+
 std::vector<std::string> backend_flags(const std::string& db) {
   return {"--old", old_cluster().uri("postgres", "postgres", db), "--new",
           new_cluster().uri("postgres", "postgres", db)};

@@ -11,9 +11,18 @@
 #include <string_view>
 #include <vector>
 
+#include "tests/support/libpq_session.hpp"
 #include "tests/support/run_command.hpp"
 
 namespace dw::test {
+
+/// Superuser connections straight to database `db` on OLD and on NEW, for a test's own
+/// setup and checks.
+struct admin_sides {
+  explicit admin_sides(const std::string& db);
+  pg_conn old_conn;
+  pg_conn new_conn;
+};
 
 /// --old URI --new URI for database `db` on the run's clusters, as postgres.
 [[nodiscard]] std::vector<std::string> backend_flags(const std::string& db);
