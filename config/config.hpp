@@ -126,6 +126,8 @@ struct gate_settings {
   std::size_t min_read_samples = 100;     ///< sampled reads 2 -> 3 needs; 0: read-diff gate off
   double max_mismatch_rate = 0.001;      ///< read mismatches / samples 2 -> 3 tolerates
   unsigned read_window_s = 600;          ///< the reads the gate judges: this many last seconds
+  std::string verify_report;                ///< report file `dwctl verify` writes; empty: gate off
+  unsigned verify_max_age_minutes = 0;      ///< a passed report at most this old; 0: gate off
 };
 
 /// Phase 3's automatic rollback to phase 2 (docs/shadow-reads.md).
@@ -136,6 +138,14 @@ struct rollback_settings {
   unsigned window_s = 60;
   std::size_t min_samples = 50;      ///< fewer sampled reads in the window: no verdict
   std::chrono::milliseconds check_interval{1000};
+};
+
+/// An operator's check for `dwctl verify`: SQL whose result must be the same on OLD and NEW.
+struct business_rule {
+  std::string name;
+  std::string sql;
+
+  friend bool operator==(const business_rule&, const business_rule&) = default;
 };
 
 struct logging {
@@ -158,6 +168,7 @@ struct config {
   flip_settings flip;
   gate_settings gates;
   rollback_settings rollback;
+  std::vector<business_rule> business_rules;
   int phase = 0;                 ///< initial phase when no state file says otherwise
   std::string state_file;        ///< where the phase is persisted; empty: not persisted
   std::string control_socket;    ///< Unix control socket path; empty: none

@@ -214,6 +214,13 @@ constexpr option table[] = {
   {"rollback.check_interval_ms", option_kind::milliseconds, "1000", false, false,
    "How often phase 3 checks the triggers",
    [](config& c) -> field_ref { return &c.rollback.check_interval; }, 100, one_hour_ms},
+  {"gates.verify_report", option_kind::path, "", false, false,
+   "Report file `dwctl verify --report` writes; with gates.verify_max_age_minutes, moving "
+   "2 -> 3 (and 3 -> 4) needs it to say passed and to be that recent",
+   [](config& c) -> field_ref { return &c.gates.verify_report; }},
+  {"gates.verify_max_age_minutes", option_kind::integer, "0", false, false,
+   "How old a passed verification may be for 2 -> 3 and 3 -> 4; 0 = no verification gate",
+   [](config& c) -> field_ref { return &c.gates.verify_max_age_minutes; }, 0, 525'600},
 
   {"control.socket", option_kind::socket_path, "", false, false,
    "Unix socket for dwctl; empty = no control socket",
@@ -276,6 +283,13 @@ constexpr option table[] = {
   {"password_file", option_kind::secret_file, "", true, false,
    "File holding the password instead (trailing newline stripped)",
    [](backend_credentials& c) -> field_ref { return &c.password; }},
+
+  {"name", option_kind::string, "", true, true,
+   "Name of a business rule, shown by `dwctl verify`",
+   [](business_rule& r) -> field_ref { return &r.name; }},
+  {"sql", option_kind::string, "", true, true,
+   "SQL run on OLD and on NEW by `dwctl verify`; every row and column must match",
+   [](business_rule& r) -> field_ref { return &r.sql; }},
 };
 // clang-format on
 
@@ -321,6 +335,8 @@ std::string display_name(const option& o) {
       return "users[]." + std::string{o.name};
     case option_scope::login:
       return "users[].<old|new>." + std::string{o.name};
+    case option_scope::rule:
+      return "business_rules[]." + std::string{o.name};
   }
   return std::string{o.name};
 }
@@ -329,6 +345,7 @@ field_ref bind(const option& o, config& c) { return bind_as(o, c); }
 field_ref bind(const option& o, backend& b) { return bind_as(o, b); }
 field_ref bind(const option& o, user& u) { return bind_as(o, u); }
 field_ref bind(const option& o, backend_credentials& c) { return bind_as(o, c); }
+field_ref bind(const option& o, business_rule& r) { return bind_as(o, r); }
 
 bool same_value(field_ref a, field_ref b) {
   return std::visit(
@@ -344,5 +361,6 @@ void apply_defaults(config& c) { apply_scope_defaults(c, option_scope::root); }
 void apply_defaults(backend& b) { apply_scope_defaults(b, option_scope::backend); }
 void apply_defaults(user& u) { apply_scope_defaults(u, option_scope::user); }
 void apply_defaults(backend_credentials& c) { apply_scope_defaults(c, option_scope::login); }
+void apply_defaults(business_rule& r) { apply_scope_defaults(r, option_scope::rule); }
 
 }  // namespace dw::config

@@ -43,10 +43,11 @@ using field_ref =
 
 /// Finds the field in its owning object. The alternative chosen is the option's scope.
 using accessor = std::variant<field_ref (*)(config&), field_ref (*)(backend&), field_ref (*)(user&),
-                              field_ref (*)(backend_credentials&)>;
+                              field_ref (*)(backend_credentials&), field_ref (*)(business_rule&)>;
 
-/// backends.<old|new>.*, users[].*, users[].<old|new>.* or top level; same order as `accessor`.
-enum class option_scope : std::uint8_t { root, backend, user, login };
+/// backends.<old|new>.*, users[].*, users[].<old|new>.*, business_rules[].* or top level; same
+/// order as `accessor`.
+enum class option_scope : std::uint8_t { root, backend, user, login, rule };
 
 struct option {
   std::string_view name;  ///< key path inside its scope: "limits.max_clients", "host"
@@ -78,6 +79,7 @@ struct option {
 [[nodiscard]] field_ref bind(const option& o, backend& b);
 [[nodiscard]] field_ref bind(const option& o, user& u);
 [[nodiscard]] field_ref bind(const option& o, backend_credentials& c);
+[[nodiscard]] field_ref bind(const option& o, business_rule& r);
 
 /// Parses `text` as the option's kind into `field`. Relative paths resolve against base_dir
 /// (empty: kept relative to the working directory). Returns "" or a problem message; messages
@@ -93,5 +95,6 @@ void apply_defaults(config& c);
 void apply_defaults(backend& b);
 void apply_defaults(user& u);
 void apply_defaults(backend_credentials& c);
+void apply_defaults(business_rule& r);
 
 }  // namespace dw::config

@@ -33,6 +33,10 @@ limits:
   shutdown_timeout_ms: 30000
 logging: { level: info, file: "" }
 control: { socket: /run/dwproxy/control.sock, http_listen: "127.0.0.1:9187" }
+gates: { verify_report: /var/lib/dwproxy/verify.json, verify_max_age_minutes: 60 }
+business_rules:
+  - name: order totals
+    sql: SELECT count(*), sum(amount) FROM orders
 )";
 
 constexpr std::string_view intro = R"(# dwproxy configuration reference
@@ -87,6 +91,16 @@ user logs in without a password and a warning is logged. Optional `old` and `new
 without one, the backend's own `user` and `password` are used. Without `users`, one user is
 derived from `backends.old`: its `user` and password. That is how the command-line quick
 start works. The whole list is reloadable.
+
+## Verification
+
+`business_rules` lists checks for `dwctl verify`: each has a `name` and an `sql` statement
+that is run on OLD and on NEW; every row and column of the two results must match (for
+example `SELECT count(*), sum(amount) FROM orders WHERE created < '2024-01-01'`). The SQL
+runs as the backend's configured user, read-only by intent: write it so.
+`gates.verify_report` and `gates.verify_max_age_minutes` make the phase machine refuse
+2 -> 3 (and 3 -> 4) unless that file holds a passed verification at most that many minutes
+old; `--force` overrides it like every gate. Both are read at startup.
 
 ## Paths and secrets
 

@@ -40,6 +40,8 @@ reload_plan plan_reload(const config& running, const config& fresh) {
                            "backends.new.");
   // Every users[] option is reloadable (options_test checks): new logins see the new list.
   if (running.users != fresh.users) plan.applied.emplace_back("users");
+  // Only `dwctl verify` reads the rules, from the file itself; the proxy keeps none.
+  if (running.business_rules != fresh.business_rules) plan.applied.emplace_back("business_rules");
   return plan;
 }
 

@@ -79,6 +79,22 @@ void check_users(draft& d) {
   }
 }
 
+void check_rules(draft& d) {
+  const auto& rules = d.cfg.business_rules;
+  for (std::size_t i = 0; i < rules.size(); ++i) {
+    if (rules[i].name.empty()) continue;  // already reported as required
+    for (std::size_t j = 0; j < i; ++j)
+      if (rules[j].name == rules[i].name) {
+        d.report("business_rules[" + std::to_string(i) + "].name",
+                 "duplicate rule '" + rules[i].name + "'" +
+                     first_seen(d.where("business_rules[" + std::to_string(j) + "].name")));
+        break;
+      }
+  }
+  if (d.cfg.gates.verify_max_age_minutes > 0 && d.cfg.gates.verify_report.empty())
+    d.report("gates.verify_max_age_minutes", "needs gates.verify_report (the report to check)");
+}
+
 }  // namespace
 
 void validate(draft& d) {
@@ -86,6 +102,7 @@ void validate(draft& d) {
   check_client_tls(d);
   check_addresses(d);
   check_users(d);
+  check_rules(d);
 }
 
 }  // namespace dw::config

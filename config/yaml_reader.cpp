@@ -77,6 +77,7 @@ class yaml_reader {
   bool expect_mapping(const YAML::Node& value, const std::string& path, std::string_view what);
   void read_backends(const YAML::Node& key, const YAML::Node& value);
   void read_users(const YAML::Node& key, const YAML::Node& value);
+  void read_rules(const YAML::Node& key, const YAML::Node& value);
   void read_user(const YAML::Node& item, const std::string& path);
   void read_login(const YAML::Node& key, const YAML::Node& value, const std::string& path,
                   std::optional<backend_credentials>& out);
@@ -211,6 +212,7 @@ void yaml_reader::read_root(const YAML::Node& root) {
   const section sections[] = {
       {"backends", [this](const YAML::Node& k, const YAML::Node& v) { read_backends(k, v); }},
       {"users", [this](const YAML::Node& k, const YAML::Node& v) { read_users(k, v); }},
+      {"business_rules", [this](const YAML::Node& k, const YAML::Node& v) { read_rules(k, v); }},
   };
   read_options(root, d_.cfg, option_scope::root, "", "", sections);
 }
@@ -271,6 +273,28 @@ void yaml_reader::read_user(const YAML::Node& item, const std::string& path) {
     if (*login && (*login)->user.empty()) (*login)->user = u.name;
   // Kept even when broken so users[i] in messages matches the i-th item of the file.
   d_.cfg.users.push_back(std::move(u));
+}
+
+void yaml_reader::read_rules(const YAML::Node& key, const YAML::Node& value) {
+  d_.set_origin("business_rules", at(key, "business_rules"));
+  if (value.IsNull()) return;
+  if (!value.IsSequence())
+    return report(value, "business_rules",
+                  "expected a list of rules (name, sql), not " + kind_of(value));
+  std::size_t index = 0;
+  for (const auto& item : value) {
+    const auto path = "business_rules[" + std::to_string(index++) + "]";
+    d_.set_origin(path, at(item, path));
+    business_rule r;
+    apply_defaults(r);
+    if (!item.IsMap()) {
+      report(item, path, "expected a mapping with name and sql, not " + kind_of(item));
+    } else {
+      read_options(item, r, option_scope::rule, "", path + ".", {});
+      check_required(option_scope::rule, path);
+    }
+    d_.cfg.business_rules.push_back(std::move(r));
+  }
 }
 
 void yaml_reader::read_login(const YAML::Node& key, const YAML::Node& value,

@@ -39,6 +39,13 @@ commands:
                       statistics after showing them (after NEW was fixed)
   help                this text
 
+data commands (over libpq to OLD and NEW, not the control socket; see
+dwctl COMMAND --help):
+  verify              compare OLD and NEW: rows, schema, constraints, sequences,
+                      business rules; writes the report the 2 -> 3 gate reads
+  backfill            copy existing rows OLD -> NEW, resumable, safe in phase 1
+  repair              make NEW match OLD (or --reverse) for differing rows
+
 options:
   --socket PATH       control socket (default: $DWCTL_SOCKET, else
                       /run/dwproxy/control.sock)

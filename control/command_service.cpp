@@ -12,6 +12,7 @@
 #include <boost/asio/dispatch.hpp>
 #include <deque>
 
+#include "compare/verify_report.hpp"
 #include "control/await_callback.hpp"
 
 namespace dw::control {
@@ -61,7 +62,24 @@ service_options service_options_from(const config::config& cfg) {
   o.rollback.bounds.min_samples = cfg.rollback.min_samples;
   o.rollback.bounds.window = std::chrono::seconds{cfg.rollback.window_s};
   o.rollback.check_interval = cfg.rollback.check_interval;
+  o.verify_report = cfg.gates.verify_report;
+  if (cfg.gates.verify_max_age_minutes > 0)
+    o.gates.max_verification_age = std::chrono::minutes{cfg.gates.verify_max_age_minutes};
   return o;
+}
+
+std::optional<gate_inputs::verification> read_verification(
+    const std::filesystem::path& report, std::chrono::system_clock::time_point now) {
+  const auto read = compare::read_verify_summary(report);
+  if (!read.summary) {
+    spdlog::debug("control: verification gate: {}", read.error);
+    return std::nullopt;
+  }
+  // A report stamped in the future (clock skew between hosts) counts as brand new.
+  const auto age = std::max(std::chrono::duration_cast<std::chrono::seconds>(
+                                now - read.summary->finished),
+                            std::chrono::seconds{0});
+  return gate_inputs::verification{age, read.summary->passed};
 }
 
 struct command_service::impl : std::enable_shared_from_this<impl> {
@@ -221,9 +239,14 @@ asio::awaitable<response> command_service::impl::run(const request& r,
 
 asio::awaitable<std::optional<status_snapshot>> command_service::impl::snapshot(
     clock_type::time_point deadline) {
-  co_return co_await await_callback<status_snapshot>(
+  auto snap = co_await await_callback<status_snapshot>(
       strand, std::min(deadline, clock_type::now() + opts.status_deadline),
       [this](auto done) { proxy.status(std::move(done)); });
+  // The verification is a file dwctl verify wrote, not something the proxy measures.
+  if (snap && !opts.verify_report.empty())
+    snap->gates.last_verification =
+        read_verification(opts.verify_report, std::chrono::system_clock::now());
+  co_return snap;
 }
 
 asio::awaitable<response> command_service::impl::status() {

@@ -39,6 +39,8 @@ struct service_options {
   std::filesystem::path state_file;  ///< empty: moves are not persisted
   gate_bounds gates;
   rollback_options rollback;
+  /// `dwctl verify --report` output read for the verification gate and status; empty: none.
+  std::filesystem::path verify_report;
   /// Budget of one mutating command, queueing included; the proxy gets what is left as its
   /// move deadline. Must exceed the proxy's drain timeout so a flip can abandon cleanly.
   std::chrono::milliseconds command_deadline{60'000};
@@ -49,9 +51,15 @@ struct service_options {
 /// deadline itself and needs a moment to report an abandoned flip.
 inline constexpr std::chrono::seconds reply_grace{2};
 
-/// State file, gates (gates.*) and the automatic rollback (rollback.*) from the configuration;
-/// deadlines at their defaults.
+/// State file, gates (gates.*: read diffs, verification) and the automatic rollback
+/// (rollback.*) from the configuration; deadlines at their defaults.
 [[nodiscard]] service_options service_options_from(const config::config& cfg);
+
+/// The last verification as the gates see it: read from `report` (a `dwctl verify` report
+/// file), its age counted from its finish time to `now`. std::nullopt when the file is
+/// missing or not a report, which the gate treats as "no verification has completed".
+[[nodiscard]] std::optional<gate_inputs::verification> read_verification(
+    const std::filesystem::path& report, std::chrono::system_clock::time_point now);
 
 class command_service {
  public:

@@ -79,10 +79,13 @@ void check_verification(const gate_inputs& in, const gate_bounds& b,
   const auto limit = static_cast<double>(b.max_verification_age->count());
   if (!in.last_verification) {
     out.push_back({gate::verification, -1, limit,
-                   "no table verification has completed; run one before this move"});
+                   "no table verification report was found; run `dwctl verify --report "
+                   "<gates.verify_report>` before this move"});
   } else if (!in.last_verification->passed) {
     out.push_back({gate::verification, static_cast<double>(in.last_verification->age.count()),
-                   limit, "the last table verification found differences"});
+                   limit,
+                   "the last table verification failed (OLD and NEW differ); repair, then verify "
+                   "again"});
   } else if (in.last_verification->age > *b.max_verification_age) {
     out.push_back(
         {gate::verification, static_cast<double>(in.last_verification->age.count()), limit,

@@ -61,6 +61,9 @@ TEST(reference, example_is_a_valid_config) {
   EXPECT_EQ(c.users.size(), 2u);
   EXPECT_TRUE(c.new_backend);
   EXPECT_TRUE(c.warnings.empty());
+  ASSERT_EQ(c.business_rules.size(), 1u);
+  EXPECT_EQ(c.business_rules[0].name, "order totals");
+  EXPECT_EQ(c.gates.verify_max_age_minutes, 60u);
 }
 
 template <class Target>
@@ -78,6 +81,7 @@ TEST(reference, config_hpp_initializers_match_the_table_defaults) {
   expect_defaults_agree<backend>(option_scope::backend);
   expect_defaults_agree<user>(option_scope::user);
   expect_defaults_agree<backend_credentials>(option_scope::login);
+  expect_defaults_agree<business_rule>(option_scope::rule);
 }
 
 TEST(reference, user_options_are_all_reloadable) {

@@ -56,6 +56,29 @@ TEST(validation, duplicate_user) {
               ElementsAre(at(8, 5, "users[2].name", "duplicate user 'app' (first at line 4)")));
 }
 
+TEST(validation, business_rules_need_a_name_and_sql_and_distinct_names) {
+  EXPECT_THAT(yaml_problems(std::string{testing::minimal_backends} + "business_rules:\n"
+                                                                     "  - name: totals\n"
+                                                                     "    sql: SELECT 1\n"
+                                                                     "  - name: totals\n"
+                                                                     "    sql: SELECT 2\n"
+                                                                     "  - sql: SELECT 3\n"
+                                                                     "  - unknown: x\n"),
+              ElementsAre(at(6, 5, "business_rules[1].name",
+                             "duplicate rule 'totals' (first at line 4)"),
+                          at(8, 5, "business_rules[2].name", "is required"),
+                          at(9, 5, "business_rules[3].unknown", "unknown key"),
+                          at(9, 5, "business_rules[3].name", "is required"),
+                          at(9, 5, "business_rules[3].sql", "is required")));
+}
+
+TEST(validation, verify_gate_needs_its_report) {
+  EXPECT_THAT(yaml_problems(std::string{"gates: { verify_max_age_minutes: 30 }\n"} +
+                            testing::minimal_backends),
+              ElementsAre(at(1, 10, "gates.verify_max_age_minutes",
+                             "needs gates.verify_report (the report to check)")));
+}
+
 TEST(validation, password_alternatives_conflict) {
   EXPECT_THAT(yaml_problems("backends:\n"
                             "  old: { user: a, password: x, password_file: /nonexistent }\n"

@@ -144,6 +144,27 @@ TEST(yaml_load, empty_sections_are_allowed) {
   EXPECT_EQ(c.users.size(), 1u);  // derived
 }
 
+TEST(yaml_load, business_rules_and_the_verification_gate) {
+  const config c = load_yaml_string(std::string{"gates:\n"
+                                                "  verify_report: /var/lib/dwproxy/verify.json\n"
+                                                "  verify_max_age_minutes: 45\n"
+                                                "business_rules:\n"
+                                                "  - name: order totals\n"
+                                                "    sql: SELECT count(*), sum(amount) FROM orders\n"
+                                                "  - { name: users, sql: \"SELECT count(*) FROM \\\"Users\\\"\" }\n"} +
+                                        testing::minimal_backends,
+                                    "t.yaml");
+  EXPECT_EQ(c.gates.verify_report, "/var/lib/dwproxy/verify.json");
+  EXPECT_EQ(c.gates.verify_max_age_minutes, 45u);
+  ASSERT_EQ(c.business_rules.size(), 2u);
+  EXPECT_EQ(c.business_rules[0].name, "order totals");
+  EXPECT_EQ(c.business_rules[0].sql, "SELECT count(*), sum(amount) FROM orders");
+  EXPECT_EQ(c.business_rules[1].sql, "SELECT count(*) FROM \"Users\"");
+  const config none = load_yaml_string(testing::minimal_backends, "t.yaml");
+  EXPECT_TRUE(none.business_rules.empty());
+  EXPECT_EQ(none.gates.verify_max_age_minutes, 0u);
+}
+
 TEST(yaml_load, password_file_strips_the_trailing_newline_and_resolves_relative_paths) {
   temp_dir dir;
   dir.write("secrets/old.pw", "s3cr3t with spaces \r\n");

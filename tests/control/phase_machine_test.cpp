@@ -254,7 +254,7 @@ TEST(phase_gates, verification_freshness_when_required) {
   auto missing = plan_move(phase::shadow_read, phase::cutover, false, gate_inputs{}, b);
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().gates.at(0).which, gate::verification);
-  EXPECT_NE(missing.error().message.find("no table verification has completed"), std::string::npos);
+  EXPECT_NE(missing.error().message.find("no table verification report was found"), std::string::npos);
 
   gate_inputs in;
   in.last_verification = gate_inputs::verification{seconds{7200}, true};
@@ -266,7 +266,7 @@ TEST(phase_gates, verification_freshness_when_required) {
   in.last_verification = gate_inputs::verification{seconds{60}, false};
   auto failed = plan_move(phase::shadow_read, phase::cutover, false, in, b);
   ASSERT_FALSE(failed);
-  EXPECT_NE(failed.error().message.find("found differences"), std::string::npos);
+  EXPECT_NE(failed.error().message.find("the last table verification failed"), std::string::npos);
 
   in.last_verification = gate_inputs::verification{seconds{60}, true};
   EXPECT_TRUE(plan_move(phase::shadow_read, phase::cutover, false, in, b));

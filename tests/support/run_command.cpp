@@ -138,7 +138,8 @@ std::vector<std::string> merged_environment(const env_overrides& overrides) {
 }
 
 command_result run_command(const std::string& program, const std::vector<std::string>& args,
-                           const command_options& options) {
+                           const command_options& options,
+                           const std::function<void(pid_t)>& on_start) {
   ignore_sigpipe();
   const std::string path = resolve_program(program);
   std::vector<std::string> argv_items{program};
@@ -156,6 +157,7 @@ command_result run_command(const std::string& program, const std::vector<std::st
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
   if (pid == 0) exec_child(p, path, argv.data(), envp.data());
+  if (on_start) on_start(pid);
 
   ::close(p.in[0]);
   ::close(p.out[1]);

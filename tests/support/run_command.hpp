@@ -2,7 +2,10 @@
 // captures its output. The child gets its own process group so a timeout kills all of it.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -33,9 +36,12 @@ struct command_result {
 [[nodiscard]] std::string resolve_program(const std::string& program);
 
 /// Runs `program args...`; throws only when the program cannot be started at all.
+/// `on_start` is called with the child's pid (also its process group) once it runs, on the
+/// calling thread: it lets another thread signal a child that is still being waited for.
 [[nodiscard]] command_result run_command(const std::string& program,
                                          const std::vector<std::string>& args,
-                                         const command_options& options = {});
+                                         const command_options& options = {},
+                                         const std::function<void(pid_t)>& on_start = {});
 
 /// The environment of this process with `overrides` applied, as "K=V" strings for execve.
 [[nodiscard]] std::vector<std::string> merged_environment(const env_overrides& overrides);
