@@ -175,6 +175,7 @@ void dual_write_proxy::start() {
   std::ifstream in{dir_ / "dwproxy.yaml"};
   proxy_options o = quick_start(old_cluster(), "postgres", "postgres", options_.dbname);
   o.new_uri = new_cluster().uri("postgres", "postgres", options_.dbname);
+  o.phase.reset();  // the file's `phase:` decides, whatever DW_IT_PHASE asks of quick starts
   o.threads = options_.threads;
   o.log_level = options_.log_level;
   o.config_yaml.assign(std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{});
