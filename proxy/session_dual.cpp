@@ -449,7 +449,13 @@ void session::on_dual_message(char type, std::span<const std::byte> body, bool w
         dual_pending_event_ = 'Z';
         return;
       }
-      forward = false;  // its CommandComplete, and notices
+      // Only the CommandComplete is the proxy's own. Notices raised at commit (deferred
+      // constraint triggers), notifications delivered at commit (the session's own NOTIFY)
+      // and parameter reports belong to the client's statement: PostgreSQL would have sent
+      // them in its answer.
+      forward = type == protocol::backend_type::notice_response ||
+                type == protocol::backend_type::notification_response ||
+                type == protocol::backend_type::parameter_status;
       return;
   }
 }
