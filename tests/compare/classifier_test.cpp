@@ -308,5 +308,23 @@ TEST(classify_utility, statements_refused_inside_a_transaction_block_are_marked)
   EXPECT_FALSE(outside_transaction("ALTER TABLE t ADD COLUMN b int"));
 }
 
+// Found by PostgreSQL's regression suite through a phase-2 proxy (scripts/regress.sh): these
+// forms failed with "cannot run inside a transaction block" once wrapped.
+TEST(classify_utility, cluster_subscription_discard_all_call_and_committing_do_are_not_wrapped) {
+  EXPECT_TRUE(outside_transaction("CLUSTER"));
+  EXPECT_TRUE(outside_transaction("CLUSTER clstrpart USING clstrpart_idx"));
+  EXPECT_TRUE(outside_transaction("ALTER SUBSCRIPTION s REFRESH PUBLICATION"));
+  EXPECT_TRUE(outside_transaction("ALTER SUBSCRIPTION s SET PUBLICATION p"));
+  EXPECT_TRUE(outside_transaction("ALTER DATABASE d SET TABLESPACE ts"));
+  EXPECT_TRUE(outside_transaction("DISCARD ALL"));
+  EXPECT_FALSE(outside_transaction("DISCARD PLANS"));
+  // A procedure may COMMIT or ROLLBACK only when called outside a transaction block.
+  EXPECT_TRUE(outside_transaction("CALL p(1)"));
+  EXPECT_TRUE(outside_transaction("DO $$BEGIN INSERT INTO t VALUES (1); COMMIT; END$$"));
+  EXPECT_TRUE(outside_transaction("DO LANGUAGE plpgsql $$BEGIN\nRollBack;\nEND$$"));
+  EXPECT_FALSE(outside_transaction("DO $$BEGIN INSERT INTO t VALUES (1); END$$"));
+  EXPECT_FALSE(outside_transaction("DO $$BEGIN INSERT INTO committed_rows VALUES (1); END$$"));
+}
+
 }  // namespace
 }  // namespace dw::compare::test
