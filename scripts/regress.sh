@@ -13,11 +13,12 @@
 #   DW_REGRESS_TESTS="boolean char"  only these tests, one at a time, instead of the schedule
 #   DW_REGRESS_OUT=DIR               where results go (default build/regress/results)
 #   DW_REGRESS_CACHE=DIR             tarball cache (default ~/.cache/dwproxy)
+#   DW_REGRESS_TIMEOUT=SECONDS       per mode, then pg_regress is stopped (default 1200)
 #   DW_PROXY_BIN / DW_DWCTL_BIN      binaries to use (default: the Release build)
 # Prints per mode the tests passed and failed, and the tests that fail through the proxy
 # but pass directly. Exit status: 0 when there are none, 1 when there are (or a run broke),
-# 2 on a usage error. A proxy mode without a direct run in the same call is compared
-# with nothing and exits 0 when pg_regress ran.
+# 2 on a usage error. Without a direct run in the same call, the proxy modes are compared
+# with the last one kept in DW_REGRESS_OUT, if any.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
@@ -31,8 +32,9 @@ cache_dir=${DW_REGRESS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dwproxy}
 build_dir=$dw_repo/build/regress
 out_dir=${DW_REGRESS_OUT:-$build_dir/results}
 dual_phase=${DW_REGRESS_PHASE:-2}
+run_timeout=${DW_REGRESS_TIMEOUT:-1200}
 
-usage() { sed -n '7,21p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '7,22p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 modes=()
 for m in "$@"; do
@@ -145,11 +147,10 @@ prepare_suite() {
 
 # --- running one mode ------------------------------------------------------------------
 
-# Runs CMD as the service user when root: the servers run as that user and read the
+# pg_regress runs as the service user when root: the servers run as that user and read the
 # suite's data files and write into its output folder (COPY ... TO/FROM a file).
-as_service_user() {
-  if dw_is_root; then (cd / && runuser -u "$dw_service_user" -- "$@"); else "$@"; fi
-}
+as_service_user=()
+dw_is_root && as_service_user=(runuser -u "$dw_service_user" --)
 
 # pg_regress without --use-existing: that is installcheck, which drops and creates the
 # database `regression` (--use-existing would expect it to exist already).
@@ -164,11 +165,15 @@ run_pg_regress() { # MODE PORT
     schedule=(--schedule="$work/suite/parallel_schedule")
   fi
   local started=$SECONDS rc=0
-  as_service_user env PGPASSWORD="$dw_db_password" "$pg_regress" \
+  # A hang (a proxy bug) must end the run, not block it: pg_regress and its psqls are killed.
+  # (From the work folder: the service user may not be allowed into the caller's.)
+  (cd "$work" && timeout -k 10 "$run_timeout" \
+    "${as_service_user[@]}" env PGPASSWORD="$dw_db_password" "$pg_regress" \
     --bindir="$pg_bin" --inputdir="$work/suite" --outputdir="$out" --dlpath="$work/lib" \
     --host=127.0.0.1 --port="$port" --user="$dw_db_user" --max-concurrent-tests=20 \
-    "${schedule[@]}" >"$out/pg_regress.log" 2>&1 || rc=$?
+    "${schedule[@]}") >"$out/pg_regress.log" 2>&1 || rc=$?
   seconds[$mode]=$((SECONDS - started))
+  ((rc != 124 && rc != 137)) || broken+=("$mode: pg_regress was stopped after ${run_timeout}s (DW_REGRESS_TIMEOUT)")
   # "test name ... ok 12 ms" or, inside a parallel group, "     name ... FAILED 40 ms".
   sed -nE 's/^(test +| +)([A-Za-z0-9_]+) +\.\.\. +(ok|FAILED|failed \(ignored\)).*/\2 \3/p' \
     "$out/pg_regress.log" | sed 's/failed (ignored)/ignored/' >"$out/status"
@@ -257,16 +262,17 @@ report() {
     for m in "${modes[@]}"; do
       [[ -f $work/out/$m/status ]] || continue
       only=-
-      if [[ $m != direct && -f $work/out/direct/status ]]; then
+      if [[ $m != direct && -n $direct_status ]]; then
         only=$(proxy_only "$m" | tr '\n' ' ')
         [[ -n $only ]] || only=none
       fi
       echo "$m|$(wc -l <"$work/out/$m/status")|$(count "$m" ok)|$(count "$m" FAILED)|$(count "$m" ignored)|${seconds[$m]}|$only"
     done
   } | dw_markdown_table
-  if [[ -f $work/out/direct/status ]]; then
+  if [[ -n $direct_status ]]; then
     echo
-    echo "failing directly: $(awk '$2 != "ok" { printf "%s ", $1 }' "$work/out/direct/status")"
+    echo "failing directly: $(awk '$2 != "ok" { printf "%s ", $1 }' "$direct_status")"
+    [[ $direct_status == "$work"/* ]] || echo "(the direct results are an earlier run's: $direct_status)"
   fi
   [[ -n ${divergences:-} ]] && echo "dual (phase $dual_phase): $divergences divergence record(s), see $out_dir/dual/divergences-summary.txt"
   return 0
@@ -274,7 +280,7 @@ report() {
 
 proxy_only() { # MODE: tests not ok in MODE that are ok directly
   awk 'NR == FNR { if ($2 == "ok") ok[$1] = 1; next } $2 != "ok" && ($1 in ok) { print $1 }' \
-    "$work/out/direct/status" "$work/out/$1/status"
+    "$direct_status" "$work/out/$1/status"
 }
 
 # --- main ----------------------------------------------------------------------------------
@@ -314,13 +320,19 @@ for mode in "${modes[@]}"; do
   mode_mark=${#dw_cleanup_cmds[@]}
   run_mode "$mode"
 done
+direct_status=
+if [[ -f $work/out/direct/status ]]; then
+  direct_status=$work/out/direct/status
+elif [[ -f $out_dir/direct/status ]]; then
+  direct_status=$out_dir/direct/status
+fi
 report
 
 if ((${#broken[@]} > 0)); then
   printf 'regress.sh: %s\n' "${broken[@]}" >&2
   exit 1
 fi
-if [[ -f $work/out/direct/status ]]; then
+if [[ -n $direct_status ]]; then
   for m in "${modes[@]}"; do
     [[ $m == direct ]] && continue
     [[ -z $(proxy_only "$m") ]] || exit 1
