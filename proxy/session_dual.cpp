@@ -201,6 +201,14 @@ awaitable<bool> session::relay_client_dual() {
     }
     const protocol::frame frame = **f;
     const std::span<const std::byte> wire = input.first(frame.wire_size);
+    if (stray_copy_message(frame.type)) {
+      // CopyData/CopyDone/CopyFail with no COPY open: the primary refused the COPY right
+      // after CopyInResponse (COPY ... FREEZE does), and the client still sends what it had.
+      // PostgreSQL ignores these and answers nothing ("COPY Operations" in the protocol
+      // docs); a unit made of them would wait forever for an answer.
+      used += frame.wire_size;
+      continue;
+    }
     if (frame.type == protocol::frontend_type::terminate) {
       primary_->io->try_write_now(wire);
       close_all();
@@ -235,6 +243,13 @@ awaitable<bool> session::relay_client_dual() {
     if (!co_await run_unit(std::move(pending))) co_return false;
     pending.clear();
   }
+}
+
+bool session::stray_copy_message(char type) const noexcept {
+  const bool copy_message = type == protocol::frontend_type::copy_data ||
+                            type == protocol::frontend_type::copy_done ||
+                            type == protocol::frontend_type::copy_fail;
+  return copy_message && units_->empty() && !copy_in_progress_ && !copy_awaiting_sync_;
 }
 
 awaitable<bool> session::attach_shadow() {

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "tests/support/client_tools.hpp"
+#include "tests/support/dual_write.hpp"
 #include "tests/support/integration_env.hpp"
 #include "tests/support/libpq_session.hpp"
 #include "tests/support/net.hpp"
@@ -105,6 +106,30 @@ TEST(copy, copy_fail_from_the_client_cancels_the_copy) {
   while (pg_result extra{PQgetResult(conn.get())}) {
   }
   EXPECT_EQ(pg_value(conn.get(), "SELECT count(*) FROM it_copy_abort"), "0");
+}
+
+// Found by the regression suite (copy2) through a phase-1 proxy: COPY ... FREEZE of a table
+// not truncated in the same transaction is refused right after CopyInResponse. PostgreSQL
+// answers ErrorResponse and ReadyForQuery at once and then ignores the CopyData and CopyDone
+// the client still sends; the dual relay took those for a new unit and waited forever for an
+// answer.
+TEST(copy, copy_refused_after_copy_in_response_ignores_the_data_that_follows) {
+  auto conn = pg_connect(default_proxy().conninfo());
+  pg_exec(conn.get(), "DROP TABLE IF EXISTS it_copy_freeze; CREATE TABLE it_copy_freeze (a text)");
+  pg_result start{PQexec(conn.get(), "COPY it_copy_freeze FROM STDIN CSV FREEZE")};
+  ASSERT_EQ(PQresultStatus(start.get()), PGRES_COPY_IN) << PQerrorMessage(conn.get());
+  const std::string rows = "p\ng\n";
+  ASSERT_EQ(PQputCopyData(conn.get(), rows.data(), static_cast<int>(rows.size())), 1);
+  ASSERT_EQ(PQputCopyEnd(conn.get(), nullptr), 1);
+  pg_result end{PQgetResult(conn.get())};
+  EXPECT_EQ(PQresultStatus(end.get()), PGRES_FATAL_ERROR);
+  EXPECT_EQ(sqlstate_of(end.get()), "55000") << PQresultErrorMessage(end.get());
+  while (pg_result extra{PQgetResult(conn.get())}) {
+  }
+  const auto next = timed_query(conn.get(), "SELECT count(*) FROM it_copy_freeze", std::chrono::seconds{10});
+  ASSERT_TRUE(next.finished) << "the session hung after the refused COPY";
+  EXPECT_TRUE(next.ok) << next.message;
+  EXPECT_EQ(next.value, "0");
 }
 
 }  // namespace
