@@ -166,12 +166,17 @@ run_pg_regress() { # MODE PORT
   fi
   local started=$SECONDS rc=0
   # A hang (a proxy bug) must end the run, not block it: pg_regress and its psqls are killed.
-  # (From the work folder: the service user may not be allowed into the caller's.)
-  (cd "$work" && timeout -k 10 "$run_timeout" \
+  # From the work folder: the service user may not be allowed into the caller's. In the
+  # background, so that INT/TERM reach the trap at once (bash runs it only once a foreground
+  # command ends) and the cleanup stops pg_regress with everything else.
+  (cd "$work" && exec timeout -k 10 "$run_timeout" \
     "${as_service_user[@]}" env PGPASSWORD="$dw_db_password" "$pg_regress" \
     --bindir="$pg_bin" --inputdir="$work/suite" --outputdir="$out" --dlpath="$work/lib" \
     --host=127.0.0.1 --port="$port" --user="$dw_db_user" --max-concurrent-tests=20 \
-    "${schedule[@]}") >"$out/pg_regress.log" 2>&1 || rc=$?
+    "${schedule[@]}") >"$out/pg_regress.log" 2>&1 &
+  local pid=$!
+  dw_defer dw_stop_pid "$pid"
+  wait "$pid" || rc=$?
   seconds[$mode]=$((SECONDS - started))
   ((rc != 124 && rc != 137)) || broken+=("$mode: pg_regress was stopped after ${run_timeout}s (DW_REGRESS_TIMEOUT)")
   # "test name ... ok 12 ms" or, inside a parallel group, "     name ... FAILED 40 ms".
