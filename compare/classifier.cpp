@@ -33,6 +33,22 @@ bool is_time_keyword(std::string_view svfop) {
          svfop.starts_with("SVFOP_LOCALTIME");
 }
 
+// ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY, which PostgreSQL refuses inside a
+// transaction block.
+bool detaches_concurrently(const json::object& alter_table) {
+  const auto* cmds = array_field(alter_table, "cmds");
+  if (cmds == nullptr) return false;
+  for (const auto& c : *cmds) {
+    const auto cmd = as_node(c);
+    if (!cmd || cmd->type != "AlterTableCmd") continue;
+    const auto* def = cmd->fields->if_contains("def");
+    const auto partition = def != nullptr ? as_node(*def) : std::nullopt;
+    if (partition && partition->type == "PartitionCmd" && bool_field(*partition->fields, "concurrent"))
+      return true;
+  }
+  return false;
+}
+
 // Whether a DO block's body names COMMIT or ROLLBACK as a word: such a block runs its own
 // transactions, which PostgreSQL allows only outside a transaction block. A mention in a
 // comment or string is taken too; that only costs the block its ordering wrap.
@@ -152,6 +168,7 @@ void statement_walk::on_utility(const node& n) {
                               ((n.type == "IndexStmt" || n.type == "DropStmt") &&
                                bool_field(f, "concurrent")) ||
                               (n.type == "DiscardStmt" && string_field(f, "target") == "DISCARD_ALL") ||
+                              (n.type == "AlterTableStmt" && detaches_concurrently(f)) ||
                               (n.type == "DoStmt" && do_controls_transactions(f));
   if (n.type == "VariableSetStmt") {
     info_.session_state = true;

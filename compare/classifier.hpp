@@ -120,7 +120,8 @@ struct statement_info {
   bool unparseable = false;
   // Cannot run inside a transaction block: VACUUM, CREATE/DROP DATABASE or TABLESPACE, ALTER
   // SYSTEM, REINDEX, CREATE INDEX / DROP INDEX CONCURRENTLY, CREATE/ALTER/DROP SUBSCRIPTION,
-  // CLUSTER, ALTER DATABASE, DISCARD ALL, CALL, and DO blocks that COMMIT or ROLLBACK.
+  // CLUSTER, ALTER DATABASE, DISCARD ALL, ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY,
+  // CALL, and DO blocks that COMMIT or ROLLBACK.
   bool outside_transaction = false;
   bool copy_from_stdin = false;
   bool copy_to_stdout = false;

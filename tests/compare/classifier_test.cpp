@@ -324,6 +324,11 @@ TEST(classify_utility, cluster_subscription_discard_all_call_and_committing_do_a
   EXPECT_TRUE(outside_transaction("DO LANGUAGE plpgsql $$BEGIN\nRollBack;\nEND$$"));
   EXPECT_FALSE(outside_transaction("DO $$BEGIN INSERT INTO t VALUES (1); END$$"));
   EXPECT_FALSE(outside_transaction("DO $$BEGIN INSERT INTO committed_rows VALUES (1); END$$"));
+  // alter_table
+  EXPECT_TRUE(outside_transaction("ALTER TABLE p DETACH PARTITION p1 CONCURRENTLY"));
+  EXPECT_FALSE(outside_transaction("ALTER TABLE p DETACH PARTITION p1"));
+  EXPECT_FALSE(outside_transaction("ALTER TABLE p DETACH PARTITION p1 FINALIZE"));
+  EXPECT_FALSE(outside_transaction("ALTER TABLE p ATTACH PARTITION p1 FOR VALUES IN (1)"));
 }
 
 }  // namespace
