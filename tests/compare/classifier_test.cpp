@@ -30,6 +30,12 @@ TEST(classify_reads, builtin_functions_are_known_harmless) {
   EXPECT_EQ(flags_of("SELECT row_number() OVER (ORDER BY a), jsonb_build_object('a', 1) FROM t"),
             "read_only");
   EXPECT_EQ(flags_of("SELECT current_setting('TimeZone'), pg_sleep(0)"), "read_only");
+  // Volatile in pg_proc, yet they only read: psql's \d+ of a partitioned table, xact status.
+  EXPECT_EQ(flags_of("SELECT conname FROM pg_catalog.pg_constraint WHERE confrelid IN "
+                     "(SELECT pg_catalog.pg_partition_ancestors('20269'))"),
+            "read_only");
+  EXPECT_EQ(flags_of("SELECT * FROM pg_partition_tree('p')"), "read_only");
+  EXPECT_EQ(flags_of("SELECT txid_status(1474), pg_xact_status('2471'::xid8)"), "read_only");
 }
 
 TEST(classify_reads, nondeterministic_reads_are_still_reads) {
