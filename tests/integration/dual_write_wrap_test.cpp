@@ -8,6 +8,8 @@
 // phase-1 rerun of the whole binary (integration_dual_relay) leaves these out as well.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -141,6 +143,22 @@ TEST(dual_write, commit_and_chain_of_a_failed_transaction_chains_on_the_shadow) 
   EXPECT_EQ(wait_for_count(on_new, "SELECT count(*) FROM r WHERE a = 2", 1, 10s), 1);
   EXPECT_EQ(pg_value(on_new, "SELECT string_agg(a::text, ',' ORDER BY a) FROM r"), "1,2");
   expect_no_divergence(p);
+}
+
+// The divergence record names the tags of the statement that differed. A wrapped write's job
+// starts with the proxy's BEGIN, and the record used to show "BEGIN" on both sides.
+TEST(dual_write, divergence_record_of_a_wrapped_write_carries_the_differing_tags) {
+  DW_SKIP_WITHOUT_PROXY();
+  const std::string db = "dw_wrap_record";
+  create_databases(db, "CREATE TABLE t (a int); INSERT INTO t VALUES (1)");
+  pg_exec(pg_connect(old_cluster().admin_conninfo(db)).get(), "INSERT INTO t VALUES (2)");
+  dual_write_proxy p{phase_1(db)};
+  pg_exec(pg_connect(p.conninfo()).get(), "UPDATE t SET a = a + 10");
+  ASSERT_GE(p.status().divergences, 1u);
+  std::ifstream in{p.divergence_log()};
+  const std::string log{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+  EXPECT_NE(log.find(R"("primary":{"tag":"UPDATE 2")"), std::string::npos) << log;
+  EXPECT_NE(log.find(R"("shadow":{"tag":"UPDATE 1")"), std::string::npos) << log;
 }
 
 }  // namespace
