@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
+#include <string>
 
 #include "compare/function_rules.hpp"
 #include "compare/parse_nodes.hpp"
@@ -29,6 +31,50 @@ bool is_time_keyword(std::string_view svfop) {
   // not CURRENT_USER, CURRENT_SCHEMA and the like.
   return svfop.starts_with("SVFOP_CURRENT_DATE") || svfop.starts_with("SVFOP_CURRENT_TIME") ||
          svfop.starts_with("SVFOP_LOCALTIME");
+}
+
+// ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY, which PostgreSQL refuses inside a
+// transaction block.
+bool detaches_concurrently(const json::object& alter_table) {
+  const auto* cmds = array_field(alter_table, "cmds");
+  if (cmds == nullptr) return false;
+  for (const auto& c : *cmds) {
+    const auto cmd = as_node(c);
+    if (!cmd || cmd->type != "AlterTableCmd") continue;
+    const auto* def = cmd->fields->if_contains("def");
+    const auto partition = def != nullptr ? as_node(*def) : std::nullopt;
+    if (partition && partition->type == "PartitionCmd" && bool_field(*partition->fields, "concurrent"))
+      return true;
+  }
+  return false;
+}
+
+// Whether a DO block's body names COMMIT or ROLLBACK as a word: such a block runs its own
+// transactions, which PostgreSQL allows only outside a transaction block. A mention in a
+// comment or string is taken too; that only costs the block its ordering wrap.
+bool do_controls_transactions(const json::object& do_stmt) {
+  const auto* args = array_field(do_stmt, "args");
+  if (args == nullptr) return false;
+  for (const auto& a : *args) {
+    const auto def = as_node(a);
+    if (!def || def->type != "DefElem" || string_field(*def->fields, "defname") != "as") continue;
+    const auto* arg = def->fields->if_contains("arg");
+    if (arg == nullptr) continue;
+    std::string body{detail::string_node(*arg)};
+    std::transform(body.begin(), body.end(), body.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    const auto is_word_char = [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
+    };
+    for (std::string_view word : {std::string_view{"commit"}, std::string_view{"rollback"}}) {
+      for (auto at = body.find(word); at != std::string::npos; at = body.find(word, at + 1)) {
+        const bool starts = at == 0 || !is_word_char(body[at - 1]);
+        const bool ends = at + word.size() == body.size() || !is_word_char(body[at + word.size()]);
+        if (starts && ends) return true;
+      }
+    }
+  }
+  return false;
 }
 
 transaction_verb verb_of(std::string_view kind) {
@@ -61,10 +107,16 @@ constexpr std::array<std::string_view, 8> session_statements = {
 constexpr std::array<std::string_view, 6> other_effect_statements = {
     "NotifyStmt", "VacuumStmt", "ClusterStmt", "ReindexStmt", "CheckPointStmt", "AlterSystemStmt"};
 // Statements PostgreSQL refuses inside a transaction block (some only in some forms; these
-// are the ones that are always refused or usually written that way).
-constexpr std::array<std::string_view, 9> outside_transaction_statements = {
-    "VacuumStmt", "CreatedbStmt", "DropdbStmt", "CreateTableSpaceStmt", "DropTableSpaceStmt",
-    "AlterSystemStmt", "ReindexStmt", "CreateSubscriptionStmt", "DropSubscriptionStmt"};
+// are the ones that are always refused or usually written that way): bare CLUSTER and CLUSTER
+// of a partitioned table, ALTER SUBSCRIPTION ... REFRESH (and SET/ADD/DROP PUBLICATION, which
+// refresh by default), ALTER DATABASE ... SET TABLESPACE. CALL too: a procedure may COMMIT
+// or ROLLBACK only when it is called outside a transaction block.
+constexpr std::array<std::string_view, 13> outside_transaction_statements = {
+    "VacuumStmt",          "CreatedbStmt",           "DropdbStmt",
+    "CreateTableSpaceStmt", "DropTableSpaceStmt",    "AlterSystemStmt",
+    "ReindexStmt",         "CreateSubscriptionStmt", "DropSubscriptionStmt",
+    "ClusterStmt",         "AlterSubscriptionStmt",  "AlterDatabaseStmt",
+    "CallStmt"};
 constexpr std::array<std::string_view, 5> dml_statements = {
     "SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"};
 
@@ -114,7 +166,10 @@ void statement_walk::on_utility(const node& n) {
   const json::object& f = *n.fields;
   info_.outside_transaction = one_of(n.type, outside_transaction_statements) ||
                               ((n.type == "IndexStmt" || n.type == "DropStmt") &&
-                               bool_field(f, "concurrent"));
+                               bool_field(f, "concurrent")) ||
+                              (n.type == "DiscardStmt" && string_field(f, "target") == "DISCARD_ALL") ||
+                              (n.type == "AlterTableStmt" && detaches_concurrently(f)) ||
+                              (n.type == "DoStmt" && do_controls_transactions(f));
   if (n.type == "VariableSetStmt") {
     info_.session_state = true;
     // SET TRANSACTION ... is written as VAR_SET_MULTI named "TRANSACTION" (or "TRANSACTION
@@ -159,7 +214,7 @@ void statement_walk::on_utility(const node& n) {
     info_.ddl = true;
     const auto* into = object_field(f, "into");
     const auto* rel = into != nullptr ? object_field(*into, "rel") : nullptr;
-    info_.session_state = is_temp(rel);
+    info_.session_state = info_.creates_temp_object = is_temp(rel);
     if (into != nullptr && !bool_field(*into, "skipData")) {
       info_.writes_data = true;
       add_table(rel);
@@ -168,9 +223,10 @@ void statement_walk::on_utility(const node& n) {
   } else {
     // CREATE/ALTER/DROP and every other utility statement. Temporary objects are session state.
     info_.ddl = true;
-    info_.session_state = (n.type == "CreateStmt" && is_temp(object_field(f, "relation"))) ||
-                          (n.type == "ViewStmt" && is_temp(object_field(f, "view"))) ||
-                          (n.type == "CreateSeqStmt" && is_temp(object_field(f, "sequence")));
+    info_.session_state = info_.creates_temp_object =
+        (n.type == "CreateStmt" && is_temp(object_field(f, "relation"))) ||
+        (n.type == "ViewStmt" && is_temp(object_field(f, "view"))) ||
+        (n.type == "CreateSeqStmt" && is_temp(object_field(f, "sequence")));
   }
 }
 
@@ -212,7 +268,8 @@ void statement_walk::on_node(const node& n) {
     if (const auto* into = object_field(f, "intoClause")) {  // SELECT ... INTO creates a table
       const auto* rel = object_field(*into, "rel");
       info_.writes_data = info_.ddl = true;
-      info_.session_state = info_.session_state || is_temp(rel);
+      info_.creates_temp_object = info_.creates_temp_object || is_temp(rel);
+      info_.session_state = info_.session_state || info_.creates_temp_object;
       add_table(rel);
     }
   } else if (n.type == "InsertStmt" || n.type == "UpdateStmt" || n.type == "DeleteStmt" ||

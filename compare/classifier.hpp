@@ -97,6 +97,9 @@ struct statement_info {
   // LISTEN/UNLISTEN, DISCARD, LOAD, SET CONSTRAINTS, CREATE TEMP TABLE/VIEW/SEQUENCE,
   // SELECT INTO TEMP, and calls to set_config/setseed.
   bool session_state = false;
+  // Creates a temporary table, view or sequence (part of session_state): replayed on a fresh
+  // shadow connection, but never on a connection that only re-runs a read (noise checks).
+  bool creates_temp_object = false;
   // The state ends with the transaction (SET LOCAL, SET TRANSACTION, SET CONSTRAINTS, DECLARE
   // without HOLD): needed by the shadow now, but not replayed on a new shadow connection.
   bool transaction_scoped = false;
@@ -116,7 +119,9 @@ struct statement_info {
   bool other_effects = false;
   bool unparseable = false;
   // Cannot run inside a transaction block: VACUUM, CREATE/DROP DATABASE or TABLESPACE, ALTER
-  // SYSTEM, REINDEX, CREATE INDEX / DROP INDEX CONCURRENTLY, CREATE/DROP SUBSCRIPTION.
+  // SYSTEM, REINDEX, CREATE INDEX / DROP INDEX CONCURRENTLY, CREATE/ALTER/DROP SUBSCRIPTION,
+  // CLUSTER, ALTER DATABASE, DISCARD ALL, ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY,
+  // CALL, and DO blocks that COMMIT or ROLLBACK.
   bool outside_transaction = false;
   bool copy_from_stdin = false;
   bool copy_to_stdout = false;

@@ -93,6 +93,8 @@ class session : public std::enable_shared_from_this<session> {
   awaitable<bool> complete_unit();
   awaitable<bool> finish_unit(bool wrapped);
   awaitable<bool> attach_shadow();
+  /// A client COPY message that belongs to no COPY: one the primary already ended.
+  [[nodiscard]] bool stray_copy_message(char type) const noexcept;
   // Shadow reads (session_reads.cpp).
   /// Chooses whether the unit about to go to the primary (a plain read) is also compared on
   /// the shadow; if so, sample_ follows the primary's answer.

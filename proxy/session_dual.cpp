@@ -5,6 +5,8 @@
 // shadow_link. Pipelined units therefore wait for each other here; correctness first.
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
 #include <functional>
 #include <random>
 
@@ -28,6 +30,43 @@ std::vector<std::byte> simple_query(std::string_view sql) {
   std::vector<std::byte> out;
   protocol::write_query(out, sql);
   return out;
+}
+
+// Whether `table` has a serial or identity column, asked of the primary on a connection of
+// its own (a probe inside the client's transaction could abort it). The client's own
+// transaction may hold an ACCESS EXCLUSIVE lock on the table (TRUNCATE, ALTER TABLE), so the
+// query must not lock it: to_regclass and plain catalog scans take no lock on the table,
+// whereas pg_get_expr(adbin) opens it and would wait for this very session forever. A
+// default that calls nextval shows in the stored expression tree as nextval's funcid.
+awaitable<std::optional<bool>> probe_sequence(backend_login login, const std::string& table) {
+  std::string literal = "'";
+  for (char c : table) literal += c == '\'' ? std::string{"''"} : std::string{c};
+  literal += "'";
+  const std::string sql = fmt::format(
+      "SELECT pg_catalog.to_regclass({0}) IS NULL OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a "
+      "LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+      "WHERE a.attrelid = pg_catalog.to_regclass({0}) AND a.attnum > 0 AND NOT a.attisdropped "
+      "AND (a.attidentity <> '' OR d.adbin::pg_catalog.text LIKE '%:funcid ' || "
+      "'pg_catalog.nextval(pg_catalog.regclass)'::pg_catalog.regprocedure::pg_catalog.oid || ' %'))",
+      literal);
+  backend_outcome outcome = co_await connect_backend(login);
+  if (!outcome.connection) co_return std::nullopt;
+  stream& io = *outcome.connection->io;
+  std::vector<std::byte> carry = std::move(outcome.connection->leftover);
+  if (co_await io.write(simple_query(sql))) co_return std::nullopt;
+  std::optional<bool> answer;
+  const bool answered = co_await read_until_ready(io, 1, carry, [&answer](const protocol::frame& f) {
+    if (f.type != 'D') return;
+    auto row = protocol::decode_backend(f);
+    if (!row) return;
+    if (const auto* d = std::get_if<protocol::data_row>(&*row);
+        d && d->columns.size() == 1 && d->columns[0])
+      answer = !d->columns[0]->empty() && (*d->columns[0])[0] == std::byte{'t'};
+  });
+  send_terminate(io);
+  io.close();
+  if (!answered) co_return std::nullopt;
+  co_return answer;
 }
 
 }  // namespace
@@ -162,6 +201,14 @@ awaitable<bool> session::relay_client_dual() {
     }
     const protocol::frame frame = **f;
     const std::span<const std::byte> wire = input.first(frame.wire_size);
+    if (stray_copy_message(frame.type)) {
+      // CopyData/CopyDone/CopyFail with no COPY open: the primary refused the COPY right
+      // after CopyInResponse (COPY ... FREEZE does), and the client still sends what it had.
+      // PostgreSQL ignores these and answers nothing ("COPY Operations" in the protocol
+      // docs); a unit made of them would wait forever for an answer.
+      used += frame.wire_size;
+      continue;
+    }
     if (frame.type == protocol::frontend_type::terminate) {
       primary_->io->try_write_now(wire);
       close_all();
@@ -196,6 +243,13 @@ awaitable<bool> session::relay_client_dual() {
     if (!co_await run_unit(std::move(pending))) co_return false;
     pending.clear();
   }
+}
+
+bool session::stray_copy_message(char type) const noexcept {
+  const bool copy_message = type == protocol::frontend_type::copy_data ||
+                            type == protocol::frontend_type::copy_done ||
+                            type == protocol::frontend_type::copy_fail;
+  return copy_message && units_->empty() && !copy_in_progress_ && !copy_awaiting_sync_;
 }
 
 awaitable<bool> session::attach_shadow() {
@@ -274,34 +328,17 @@ awaitable<std::vector<std::string>> session::tables_to_serialize(const shadow::u
 }
 
 awaitable<std::optional<bool>> session::table_has_sequence(const std::string& table) {
-  // On a connection of its own: a probe inside the client's transaction could abort it.
-  std::string literal = "'";
-  for (char c : table) literal += c == '\'' ? std::string{"''"} : std::string{c};
-  literal += "'";
-  const std::string sql = fmt::format(
-      "SELECT pg_catalog.to_regclass({0}) IS NULL OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a "
-      "LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
-      "WHERE a.attrelid = pg_catalog.to_regclass({0}) AND a.attnum > 0 AND NOT a.attisdropped "
-      "AND (a.attidentity <> '' OR pg_catalog.pg_get_expr(d.adbin, d.adrelid) LIKE '%nextval(%'))",
-      literal);
-  backend_outcome outcome = co_await connect_backend(login_for(primary_is_new_));
-  if (!outcome.connection) co_return std::nullopt;
-  stream& io = *outcome.connection->io;
-  std::vector<std::byte> carry = std::move(outcome.connection->leftover);
-  if (co_await io.write(simple_query(sql))) co_return std::nullopt;
-  std::optional<bool> answer;
-  const bool answered = co_await read_until_ready(io, 1, carry, [&answer](const protocol::frame& f) {
-    if (f.type != 'D') return;
-    auto row = protocol::decode_backend(f);
-    if (!row) return;
-    if (const auto* d = std::get_if<protocol::data_row>(&*row);
-        d && d->columns.size() == 1 && d->columns[0])
-      answer = !d->columns[0]->empty() && (*d->columns[0])[0] == std::byte{'t'};
-  });
-  send_terminate(io);
-  io.close();
-  if (!answered) co_return std::nullopt;
-  co_return answer;
+  using namespace asio::experimental::awaitable_operators;
+  // Bounded like every wait for the dual-write machinery: on timeout the answer is unknown,
+  // and the caller serialises the table, which is always safe.
+  asio::steady_timer deadline{owner_.context(), runtime_->cfg.shadow.lag_bound};
+  auto probe = co_await (probe_sequence(login_for(primary_is_new_), table) ||
+                         deadline.async_wait(use_nothrow));
+  if (probe.index() != 0) {
+    spdlog::warn("{} sequence probe for {} timed out; serialising its inserts", log_prefix(), table);
+    co_return std::nullopt;
+  }
+  co_return std::get<0>(probe);
 }
 
 awaitable<bool> session::complete_unit() {
@@ -427,7 +464,13 @@ void session::on_dual_message(char type, std::span<const std::byte> body, bool w
         dual_pending_event_ = 'Z';
         return;
       }
-      forward = false;  // its CommandComplete, and notices
+      // Only the CommandComplete is the proxy's own. Notices raised at commit (deferred
+      // constraint triggers), notifications delivered at commit (the session's own NOTIFY)
+      // and parameter reports belong to the client's statement: PostgreSQL would have sent
+      // them in its answer.
+      forward = type == protocol::backend_type::notice_response ||
+                type == protocol::backend_type::notification_response ||
+                type == protocol::backend_type::parameter_status;
       return;
   }
 }

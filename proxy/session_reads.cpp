@@ -84,7 +84,7 @@ awaitable<void> session::maybe_sample(const std::vector<std::byte>& bytes, char 
     target->rt = runtime_;
     target->primary = login_for(primary_is_new_);
     target->shadow = login_for(!primary_is_new_);
-    target->replay = units_->replay_bytes();
+    target->replay = units_->replay_bytes(shadow::unit_builder::replay_use::read_rerun);
     target->replay_version = units_->replay_version();
     target->primary_is_new = primary_is_new_;
     shadow_->set_rerun_target(std::move(target));

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 
 #include "protocol/relay_scanner.hpp"
@@ -546,20 +547,23 @@ void shadow_link::compare(const shadow::shadow_job& job, const shadow::reply_tra
   }
   if (reply.error()) {
     in_failed_transaction_ = !boundary;
+    // The statement that failed is the one after those the shadow completed.
     diverge(divergence_kind::shadow_error, &job, "the shadow failed where the primary succeeded",
-            phase, false, &reply);
+            phase, false, &reply, reply.results().size());
     settle();
     return;
   }
   const auto& got = reply.results();
   std::string detail;
   shadow::divergence_kind kind = divergence_kind::tag_mismatch;
+  std::size_t at = std::min(got.size(), job.expected.size());
   if (got.size() != job.expected.size()) {
     detail = fmt::format("the primary completed {} statements, the shadow {}", job.expected.size(),
                          got.size());
   } else {
     for (std::size_t i = 0; i < got.size() && detail.empty(); ++i) {
       const auto& want = job.expected[i];
+      at = i;
       if (got[i].tag != want.tag) {
         detail = fmt::format("command tags differ: primary \"{}\", shadow \"{}\"", want.tag,
                              got[i].tag);
@@ -571,13 +575,14 @@ void shadow_link::compare(const shadow::shadow_job& job, const shadow::reply_tra
   }
   if (!detail.empty()) {
     in_failed_transaction_ = !boundary;
-    diverge(kind, &job, std::move(detail), phase, false, &reply);
+    diverge(kind, &job, std::move(detail), phase, false, &reply, at);
   }
   settle();
 }
 
 void shadow_link::diverge(divergence_kind kind, const shadow::shadow_job* job, std::string detail,
-                          int phase, bool lost, const shadow::reply_tracker* reply) {
+                          int phase, bool lost, const shadow::reply_tracker* reply,
+                          std::size_t statement) {
   shared_.divergences.fetch_add(1);
   shared_.divergences_by_kind[static_cast<std::size_t>(kind)].fetch_add(1);
   if (!diverged_) {
@@ -596,10 +601,13 @@ void shadow_link::diverge(divergence_kind kind, const shadow::shadow_job* job, s
       }
       r.parameters = job->parameters;
       r.parameter_formats = job->parameter_formats;
-      if (!job->expected.empty()) r.primary.tag = job->expected.front().tag;
+      // The differing statement's tags, not the first statement's: a wrapped write's job
+      // starts with the proxy's own BEGIN, which both sides answer alike.
+      if (!job->expected.empty())
+        r.primary.tag = job->expected[std::min(statement, job->expected.size() - 1)].tag;
     }
     if (reply) {
-      if (!reply->results().empty()) r.shadow.tag = reply->results().front().tag;
+      if (statement < reply->results().size()) r.shadow.tag = reply->results()[statement].tag;
       if (reply->error()) {
         r.shadow.sqlstate = reply->error()->sqlstate;
         r.shadow.message = reply->error()->text;

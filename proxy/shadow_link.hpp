@@ -124,8 +124,10 @@ class shadow_link : public std::enable_shared_from_this<shadow_link> {
                      int phase, std::vector<std::string> noisy_columns = {});
   void compare(const shadow::shadow_job& job, const shadow::reply_tracker& reply, int phase);
   /// Records a divergence and marks the session; `lost` also drops the connection and queue.
+  /// `statement`: which of the job's statements differed, whose tags the record carries.
   void diverge(shadow::divergence_kind kind, const shadow::shadow_job* job, std::string detail,
-               int phase, bool lost, const shadow::reply_tracker* reply = nullptr);
+               int phase, bool lost, const shadow::reply_tracker* reply = nullptr,
+               std::size_t statement = 0);
   void drop_connection() noexcept;
   /// A record naming this session, for `kind` in `phase`.
   [[nodiscard]] shadow::divergence_record record(shadow::divergence_kind kind, int phase) const;

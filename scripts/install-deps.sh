@@ -2,6 +2,11 @@
 # Installs the Debian 12 packages dwproxy needs to build, test, demo and benchmark.
 # Idempotent: packages already present are skipped, and apt is not touched at all
 # when nothing is missing. Both README commands call this first.
+#   scripts/install-deps.sh            the packages above
+#   scripts/install-deps.sh regress    also what scripts/regress.sh needs: the server headers
+#                                      at the installed server's exact version (regress.so is
+#                                      built against them) and the tools that fetch and check
+#                                      the PostgreSQL source
 set -euo pipefail
 
 packages=(
@@ -21,30 +26,57 @@ packages=(
 command -v javac >/dev/null 2>&1 || packages+=(default-jdk-headless)
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 
-missing=()
-for p in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-    missing+=("$p")
-  fi
-done
-
-if ((${#missing[@]} == 0)); then
-  exit 0
+group=${1:-}
+if [[ -n $group && $group != regress ]]; then
+  echo "install-deps: unknown group '$group' (known: regress)" >&2
+  exit 2
 fi
 
-echo "install-deps: installing ${missing[*]}" >&2
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+installed_version() { installed "$1" && dpkg-query -W -f='${Version}' "$1"; }
+
 sudo_cmd=()
 if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
 export DEBIAN_FRONTEND=noninteractive
-# Package scripts must not start system-wide PostgreSQL/pgbouncer/pgpool services:
-# the tests and the demo start their own throwaway servers on loopback.
-policy=/usr/sbin/policy-rc.d
+apt_ready=0
 created_policy=0
-if [[ ! -e $policy ]]; then
-  printf '#!/bin/sh\nexit 101\n' | "${sudo_cmd[@]}" tee "$policy" >/dev/null
-  "${sudo_cmd[@]}" chmod +x "$policy"
-  created_policy=1
-fi
+policy=/usr/sbin/policy-rc.d
 trap '[[ $created_policy == 1 ]] && "${sudo_cmd[@]}" rm -f "$policy"' EXIT
-"${sudo_cmd[@]}" apt-get update -qq
-"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+apt_install() {
+  echo "install-deps: installing $*" >&2
+  if ((apt_ready == 0)); then
+    apt_ready=1
+    # Package scripts must not start system-wide PostgreSQL/pgbouncer/pgpool services:
+    # the tests and the demo start their own throwaway servers on loopback.
+    if [[ ! -e $policy ]]; then
+      printf '#!/bin/sh\nexit 101\n' | "${sudo_cmd[@]}" tee "$policy" >/dev/null
+      "${sudo_cmd[@]}" chmod +x "$policy"
+      created_policy=1
+    fi
+    "${sudo_cmd[@]}" apt-get update -qq
+  fi
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "$@"
+}
+
+# Installs whichever of the named packages are missing; apt is not touched when none is.
+install_missing() {
+  local p missing=()
+  for p in "$@"; do
+    installed "$p" || missing+=("$p")
+  done
+  ((${#missing[@]} == 0)) || apt_install "${missing[@]}"
+}
+
+install_missing "${packages[@]}"
+
+if [[ $group == regress ]]; then
+  install_missing curl xz-utils bzip2 gpgv debian-archive-keyring
+  # The headers must match the running server exactly: a newer point release of
+  # postgresql-server-dev-15 would drag a newer libpq along, and regress.so would be built
+  # against another minor version than the server that loads it.
+  server=$(installed_version postgresql-15)
+  if [[ $(installed_version postgresql-server-dev-15 || true) != "$server" ]]; then
+    apt_install "postgresql-server-dev-15=$server"
+  fi
+fi

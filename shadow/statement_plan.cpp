@@ -26,7 +26,9 @@ statement_plan plan_statement(std::string_view sql, const plan_options& options)
     part.compare_rows = s.writes_data;
     part.ends_transaction = s.tx == transaction_verb::commit || s.tx == transaction_verb::rollback ||
                             s.tx == transaction_verb::prepare_transaction;
+    part.chain = s.tx_chain;
     part.replayable = s.session_state && !s.transaction_scoped;
+    part.creates_object = s.creates_temp_object;
     plan.parts.push_back(part);
 
     plan.tx_control = plan.tx_control || s.tx != transaction_verb::none;

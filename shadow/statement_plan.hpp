@@ -39,7 +39,9 @@ struct statement_plan {
                                     ///< before any nondeterminism rewrite)
     bool compare_rows = false;      ///< a write: its RETURNING rows are compared
     bool ends_transaction = false;  ///< COMMIT / ROLLBACK (not to a savepoint)
+    bool chain = false;             ///< ... AND CHAIN: the next transaction starts at once
     bool replayable = false;        ///< session state a fresh connection needs (see above)
+    bool creates_object = false;    ///< CREATE TEMP TABLE/VIEW/SEQUENCE, SELECT INTO TEMP
   };
   std::vector<part> parts;
 };

@@ -74,6 +74,12 @@ std::string replay_text(const statement_ref& s) {
   return out;
 }
 
+// Whether a replayable text creates a temporary object among its replayed statements.
+bool creates_object(const statement_plan& plan) {
+  return std::any_of(plan.parts.begin(), plan.parts.end(),
+                     [](const auto& p) { return p.replayable && p.creates_object; });
+}
+
 }  // namespace
 
 unit_builder::unit_builder(options o) : options_{std::move(o)} {}
@@ -244,11 +250,13 @@ unit_builder::step unit_builder::add(const msg::frame& f, std::span<const std::b
 }
 
 void unit_builder::remember_state(std::string key, std::span<const std::byte> wire,
-                                  bool is_parse) {
+                                  bool is_parse, bool creates_object) {
   forget_state(key);
   replay_size_ += wire.size();
-  replay_.insert_or_assign(std::move(key),
-                           replay_entry{replay_order_++, {wire.begin(), wire.end()}, is_parse});
+  replay_.insert_or_assign(std::move(key), replay_entry{replay_order_++,
+                                                        {wire.begin(), wire.end()},
+                                                        is_parse,
+                                                        creates_object});
 }
 
 void unit_builder::forget_state(const std::string& key) {
@@ -285,7 +293,7 @@ unit unit_builder::take() {
       if (text.empty()) continue;
       std::vector<std::byte> q;
       msg::write_query(q, text);
-      remember_state("Q" + text, q, false);
+      remember_state("Q" + text, q, false, creates_object(*m.statement.plan));
     }
   }
   return done;
@@ -313,19 +321,21 @@ void unit_builder::note_passthrough(const msg::frame& f, std::span<const std::by
     if (!ref.plan->replayable) return;
     std::string text = replay_text(ref);
     if (text.empty()) return;
+    const bool creates = creates_object(*ref.plan);
     if (text == sql) {
-      remember_state("Q" + text, wire, false);
+      remember_state("Q" + text, wire, false, creates);
     } else {
       std::vector<std::byte> q;
       msg::write_query(q, text);
-      remember_state("Q" + text, q, false);
+      remember_state("Q" + text, q, false, creates);
     }
   }
 }
 
-std::vector<std::byte> unit_builder::replay_bytes() const {
+std::vector<std::byte> unit_builder::replay_bytes(replay_use use) const {
   std::vector<const replay_entry*> ordered;
-  for (const auto& [key, e] : replay_) ordered.push_back(&e);
+  for (const auto& [key, e] : replay_)
+    if (use == replay_use::shadow_connection || !e.creates_object) ordered.push_back(&e);
   std::sort(ordered.begin(), ordered.end(),
             [](const replay_entry* a, const replay_entry* b) { return a->order < b->order; });
   std::vector<std::byte> out;
@@ -354,6 +364,13 @@ void append_query(shadow_job& job, std::string_view sql) {
 void append_rollback(shadow_job& job) {
   append_query(job, "ROLLBACK");
   job.expected.push_back({"ROLLBACK", 0, false});
+}
+
+// What the shadow runs for a COMMIT the primary answered with ROLLBACK (its transaction had
+// failed). COMMIT AND CHAIN then still starts the next transaction, with the same
+// characteristics (READ WRITE, isolation level), so the shadow's must chain too.
+std::string_view rollback_for(const statement_plan& commit) {
+  return !commit.parts.empty() && commit.parts[0].chain ? "ROLLBACK AND CHAIN" : "ROLLBACK";
 }
 
 }  // namespace
@@ -408,8 +425,8 @@ shadow_job make_shadow_job(const unit& u) {
       if (!failed_here && plan.commits && plan.parts.size() == 1 && !results.empty() &&
           results[0]->tag == "ROLLBACK") {
         // COMMIT of a transaction that failed on the primary: the shadow's (which never ran
-        // the failed statement) must roll back too.
-        append_query(job, "ROLLBACK");
+        // the failed statement) must roll back too, and chain as the primary did.
+        append_query(job, rollback_for(plan));
         expect(*results[0], false);
         continue;
       }
@@ -460,7 +477,7 @@ shadow_job make_shadow_job(const unit& u) {
       const auto results = results_of(i);
       const auto& plan = *m.statement.plan;
       if (plan.commits && !results.empty() && results[0]->tag == "ROLLBACK") {
-        append_query(job, "ROLLBACK");
+        append_query(job, rollback_for(plan));
         expect(*results[0], false);
         continue;
       }

@@ -116,8 +116,14 @@ class unit_builder {
 
   /// Frames seen while no shadow runs (phase 0): only session state is tracked, cheaply.
   void note_passthrough(const protocol::frame& f, std::span<const std::byte> wire);
+  /// What the replay is for. A shadow connection takes over the session and needs all of
+  /// it. A connection that only re-runs a read (a noise check) must not create temporary
+  /// objects: a temporary view on the client's table would be visible to the client's own
+  /// statements (DROP ... CASCADE lists it, DROP without CASCADE fails while it exists).
+  enum class replay_use : std::uint8_t { shadow_connection, read_rerun };
   /// The frames a freshly opened connection must run first, Sync included; empty: none.
-  [[nodiscard]] std::vector<std::byte> replay_bytes() const;
+  [[nodiscard]] std::vector<std::byte> replay_bytes(
+      replay_use use = replay_use::shadow_connection) const;
   [[nodiscard]] bool replay_complete() const noexcept { return replay_size_ <= max_replay_bytes; }
   /// Changes whenever replay_bytes() would: callers may cache what they built from it.
   [[nodiscard]] std::uint64_t replay_version() const noexcept { return replay_order_; }
@@ -127,7 +133,8 @@ class unit_builder {
  private:
   statement_ref plan_for(std::string_view sql);
   void keep(const unit_message& m, std::span<const std::byte> wire);
-  void remember_state(std::string key, std::span<const std::byte> wire, bool is_parse);
+  void remember_state(std::string key, std::span<const std::byte> wire, bool is_parse,
+                      bool creates_object = false);
   void forget_state(const std::string& key);
 
   options options_;
@@ -140,6 +147,7 @@ class unit_builder {
     std::uint64_t order;
     std::vector<std::byte> frame;
     bool is_parse;
+    bool creates_object;  ///< left out of replay_use::read_rerun
   };
   std::map<std::string, replay_entry, std::less<>> replay_;
   std::uint64_t replay_order_ = 0;

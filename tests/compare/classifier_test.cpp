@@ -30,6 +30,12 @@ TEST(classify_reads, builtin_functions_are_known_harmless) {
   EXPECT_EQ(flags_of("SELECT row_number() OVER (ORDER BY a), jsonb_build_object('a', 1) FROM t"),
             "read_only");
   EXPECT_EQ(flags_of("SELECT current_setting('TimeZone'), pg_sleep(0)"), "read_only");
+  // Volatile in pg_proc, yet they only read: psql's \d+ of a partitioned table, xact status.
+  EXPECT_EQ(flags_of("SELECT conname FROM pg_catalog.pg_constraint WHERE confrelid IN "
+                     "(SELECT pg_catalog.pg_partition_ancestors('20269'))"),
+            "read_only");
+  EXPECT_EQ(flags_of("SELECT * FROM pg_partition_tree('p')"), "read_only");
+  EXPECT_EQ(flags_of("SELECT txid_status(1474), pg_xact_status('2471'::xid8)"), "read_only");
 }
 
 TEST(classify_reads, nondeterministic_reads_are_still_reads) {
@@ -306,6 +312,29 @@ TEST(classify_utility, statements_refused_inside_a_transaction_block_are_marked)
   EXPECT_FALSE(outside_transaction("DROP INDEX i"));
   EXPECT_FALSE(outside_transaction("UPDATE t SET a = 1"));
   EXPECT_FALSE(outside_transaction("ALTER TABLE t ADD COLUMN b int"));
+}
+
+// Found by PostgreSQL's regression suite through a phase-2 proxy (scripts/regress.sh): these
+// forms failed with "cannot run inside a transaction block" once wrapped.
+TEST(classify_utility, cluster_subscription_discard_all_call_and_committing_do_are_not_wrapped) {
+  EXPECT_TRUE(outside_transaction("CLUSTER"));
+  EXPECT_TRUE(outside_transaction("CLUSTER clstrpart USING clstrpart_idx"));
+  EXPECT_TRUE(outside_transaction("ALTER SUBSCRIPTION s REFRESH PUBLICATION"));
+  EXPECT_TRUE(outside_transaction("ALTER SUBSCRIPTION s SET PUBLICATION p"));
+  EXPECT_TRUE(outside_transaction("ALTER DATABASE d SET TABLESPACE ts"));
+  EXPECT_TRUE(outside_transaction("DISCARD ALL"));
+  EXPECT_FALSE(outside_transaction("DISCARD PLANS"));
+  // A procedure may COMMIT or ROLLBACK only when called outside a transaction block.
+  EXPECT_TRUE(outside_transaction("CALL p(1)"));
+  EXPECT_TRUE(outside_transaction("DO $$BEGIN INSERT INTO t VALUES (1); COMMIT; END$$"));
+  EXPECT_TRUE(outside_transaction("DO LANGUAGE plpgsql $$BEGIN\nRollBack;\nEND$$"));
+  EXPECT_FALSE(outside_transaction("DO $$BEGIN INSERT INTO t VALUES (1); END$$"));
+  EXPECT_FALSE(outside_transaction("DO $$BEGIN INSERT INTO committed_rows VALUES (1); END$$"));
+  // alter_table
+  EXPECT_TRUE(outside_transaction("ALTER TABLE p DETACH PARTITION p1 CONCURRENTLY"));
+  EXPECT_FALSE(outside_transaction("ALTER TABLE p DETACH PARTITION p1"));
+  EXPECT_FALSE(outside_transaction("ALTER TABLE p DETACH PARTITION p1 FINALIZE"));
+  EXPECT_FALSE(outside_transaction("ALTER TABLE p ATTACH PARTITION p1 FOR VALUES IN (1)"));
 }
 
 }  // namespace

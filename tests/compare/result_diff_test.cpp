@@ -245,6 +245,20 @@ TEST(result_diff, int4_vs_int8_columns_differ) {
   EXPECT_NE(r.detail.find("id:20"), std::string::npos) << r.detail;
 }
 
+TEST(result_diff, user_type_oids_are_per_server_and_not_compared) {
+  result_diff d{{}};
+  const rows_t rows = {{"red"}, {"green"}};
+  feed(d, result_side::primary, description({{"col", 16816}}), rows, "SELECT 2");
+  feed(d, result_side::shadow, description({{"col", 16808}}), rows, "SELECT 2");
+  EXPECT_EQ(d.finish().verdict, result_verdict::match);
+
+  // A built-in type against a user type still differs.
+  result_diff b{{}};
+  feed(b, result_side::primary, description({{"col", 16816}}), rows, "SELECT 2");
+  feed(b, result_side::shadow, description({{"col", 25}}), rows, "SELECT 2");
+  EXPECT_TRUE(b.finish().has(diff_reason::columns_differ));
+}
+
 TEST(result_diff, column_name_and_format_differ) {
   result_diff d{{}};
   auto binary = description({{"id", int4}});

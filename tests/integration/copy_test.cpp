@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "tests/support/client_tools.hpp"
+#include "tests/support/dual_write.hpp"
 #include "tests/support/integration_env.hpp"
 #include "tests/support/libpq_session.hpp"
 #include "tests/support/net.hpp"
@@ -39,6 +40,21 @@ std::string copy_source_data() {
 std::string table_checksum_sql(const std::string& table) {
   return "SELECT count(*) || ':' || md5(string_agg(id || '=' || coalesce(val, '<null>'), '|' ORDER BY id)) FROM " +
          table;
+}
+
+/// COPY ... FROM STDIN of `rows`, ended with CopyDone, or with CopyFail carrying
+/// `fail_message`; returns the COPY's own result, with what follows it drained.
+pg_result copy_in(PGconn* conn, const std::string& sql, const std::string& rows,
+                  const char* fail_message = nullptr) {
+  pg_result start{PQexec(conn, sql.c_str())};
+  EXPECT_EQ(PQresultStatus(start.get()), PGRES_COPY_IN) << PQerrorMessage(conn);
+  if (PQresultStatus(start.get()) != PGRES_COPY_IN) return start;
+  EXPECT_EQ(PQputCopyData(conn, rows.data(), static_cast<int>(rows.size())), 1);
+  EXPECT_EQ(PQputCopyEnd(conn, fail_message), 1);
+  pg_result end{PQgetResult(conn)};
+  while (pg_result extra{PQgetResult(conn)}) {
+  }
+  return end;
 }
 
 TEST(copy, copy_in_and_out_of_100k_rows_round_trips_byte_for_byte) {
@@ -77,34 +93,40 @@ TEST(copy, copy_in_and_out_of_100k_rows_round_trips_byte_for_byte) {
 TEST(copy, bad_row_fails_the_copy_and_the_session_stays_usable) {
   auto conn = pg_connect(default_proxy().conninfo());
   pg_exec(conn.get(), "DROP TABLE IF EXISTS it_copy_bad; CREATE TABLE it_copy_bad (id int, val text)");
-  pg_result start{PQexec(conn.get(), "COPY it_copy_bad FROM STDIN")};
-  ASSERT_EQ(PQresultStatus(start.get()), PGRES_COPY_IN) << PQerrorMessage(conn.get());
-  const std::string rows = "1\tone\nnot-a-number\ttwo\n3\tthree\n";
-  ASSERT_EQ(PQputCopyData(conn.get(), rows.data(), static_cast<int>(rows.size())), 1);
-  ASSERT_EQ(PQputCopyEnd(conn.get(), nullptr), 1);
-  pg_result end{PQgetResult(conn.get())};
+  const pg_result end =
+      copy_in(conn.get(), "COPY it_copy_bad FROM STDIN", "1\tone\nnot-a-number\ttwo\n3\tthree\n");
   EXPECT_EQ(PQresultStatus(end.get()), PGRES_FATAL_ERROR);
   EXPECT_EQ(sqlstate_of(end.get()), "22P02") << PQresultErrorMessage(end.get());
-  while (pg_result extra{PQgetResult(conn.get())}) {
-  }
   EXPECT_EQ(pg_value(conn.get(), "SELECT count(*) FROM it_copy_bad"), "0");
 }
 
 TEST(copy, copy_fail_from_the_client_cancels_the_copy) {
   auto conn = pg_connect(default_proxy().conninfo());
   pg_exec(conn.get(), "DROP TABLE IF EXISTS it_copy_abort; CREATE TABLE it_copy_abort (id int)");
-  pg_result start{PQexec(conn.get(), "COPY it_copy_abort FROM STDIN")};
-  ASSERT_EQ(PQresultStatus(start.get()), PGRES_COPY_IN) << PQerrorMessage(conn.get());
-  const std::string rows = "1\n2\n";
-  ASSERT_EQ(PQputCopyData(conn.get(), rows.data(), static_cast<int>(rows.size())), 1);
-  ASSERT_EQ(PQputCopyEnd(conn.get(), "client changed its mind"), 1);  // sends CopyFail
-  pg_result end{PQgetResult(conn.get())};
+  // The end with a message is a CopyFail.
+  const pg_result end =
+      copy_in(conn.get(), "COPY it_copy_abort FROM STDIN", "1\n2\n", "client changed its mind");
   EXPECT_EQ(PQresultStatus(end.get()), PGRES_FATAL_ERROR);
   EXPECT_EQ(sqlstate_of(end.get()), "57014") << PQresultErrorMessage(end.get());
   EXPECT_NE(std::string(PQresultErrorMessage(end.get())).find("client changed its mind"), std::string::npos);
-  while (pg_result extra{PQgetResult(conn.get())}) {
-  }
   EXPECT_EQ(pg_value(conn.get(), "SELECT count(*) FROM it_copy_abort"), "0");
+}
+
+// Found by the regression suite (copy2) through a phase-1 proxy: COPY ... FREEZE of a table
+// not truncated in the same transaction is refused right after CopyInResponse. PostgreSQL
+// answers ErrorResponse and ReadyForQuery at once and then ignores the CopyData and CopyDone
+// the client still sends; the dual relay took those for a new unit and waited forever for an
+// answer.
+TEST(copy, copy_refused_after_copy_in_response_ignores_the_data_that_follows) {
+  auto conn = pg_connect(default_proxy().conninfo());
+  pg_exec(conn.get(), "DROP TABLE IF EXISTS it_copy_freeze; CREATE TABLE it_copy_freeze (a text)");
+  const pg_result end = copy_in(conn.get(), "COPY it_copy_freeze FROM STDIN CSV FREEZE", "p\ng\n");
+  EXPECT_EQ(PQresultStatus(end.get()), PGRES_FATAL_ERROR);
+  EXPECT_EQ(sqlstate_of(end.get()), "55000") << PQresultErrorMessage(end.get());
+  const auto next = timed_query(conn.get(), "SELECT count(*) FROM it_copy_freeze", std::chrono::seconds{10});
+  ASSERT_TRUE(next.finished) << "the session hung after the refused COPY";
+  EXPECT_TRUE(next.ok) << next.message;
+  EXPECT_EQ(next.value, "0");
 }
 
 }  // namespace

@@ -22,9 +22,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-#define DW_SKIP_WITHOUT_PROXY() \
-  if (direct_mode()) GTEST_SKIP() << "needs dwproxy with OLD and NEW (not DW_IT_DIRECT)"
-
 const std::string items_schema =
     "CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL, qty int NOT NULL);"
     "INSERT INTO items SELECT g, 'item ' || g, g FROM generate_series(1, 50) g;";

@@ -165,6 +165,23 @@ TEST(unit, commit_answered_rollback_becomes_rollback) {
   EXPECT_TRUE(job.ends_at_boundary);
 }
 
+// Found by the regression suite (transactions): after COMMIT AND CHAIN of a failed
+// transaction the primary's next transaction keeps READ WRITE; a plain ROLLBACK on the shadow
+// would leave it under default_transaction_read_only.
+TEST(unit, commit_and_chain_answered_rollback_becomes_rollback_and_chain) {
+  unit_builder b{builder_options()};
+  add(b, {query("COMMIT AND CHAIN")});
+  const auto job = answer(b, concat({command_complete("ROLLBACK"), ready('T')}));
+  EXPECT_EQ(job.bytes, query("ROLLBACK AND CHAIN"));
+  EXPECT_EQ(tags(job), std::vector<std::string>{"ROLLBACK"});
+
+  add(b, {parse("", "COMMIT AND CHAIN"), bind("", ""), execute(), sync()});
+  const auto extended = answer(b, concat({parse_complete(), bind_complete(),
+                                          command_complete("ROLLBACK"), ready('T')}));
+  EXPECT_EQ(extended.bytes, concat({parse("", "COMMIT AND CHAIN"), bind("", ""),
+                                    query("ROLLBACK AND CHAIN"), sync()}));
+}
+
 TEST(unit, commit_answered_commit_is_sent_as_is) {
   unit_builder b{builder_options()};
   const wire q = query("COMMIT");
@@ -309,6 +326,24 @@ TEST(unit, set_is_replayed_and_set_local_is_not) {
   add(b, {set});
   answer(b, concat({command_complete("SET"), ready('T')}));
   EXPECT_EQ(b.replay_bytes(), concat({query("SET TimeZone = 'UTC'"), set}));
+}
+
+// Found by the regression suite (create_view): a noise check's re-run on the primary replayed
+// CREATE TEMP VIEW, and the client's DROP SCHEMA ... CASCADE then listed that view too.
+TEST(unit, temporary_objects_are_replayed_on_a_shadow_but_not_for_a_read_rerun) {
+  unit_builder b{builder_options()};
+  const wire set = query("SET search_path TO app, public");
+  const wire view = query("CREATE TEMP VIEW v AS SELECT * FROM base");
+  add(b, {set});
+  answer(b, concat({command_complete("SET"), ready('I')}));
+  add(b, {view});
+  answer(b, concat({command_complete("CREATE VIEW"), ready('I')}));
+  add(b, {query("CREATE TEMP TABLE tt AS SELECT 1 AS a")});
+  answer(b, concat({command_complete("SELECT 1"), ready('I')}));
+  using use = unit_builder::replay_use;
+  EXPECT_EQ(b.replay_bytes(use::shadow_connection),
+            concat({set, view, query("CREATE TEMP TABLE tt AS SELECT 1 AS a")}));
+  EXPECT_EQ(b.replay_bytes(use::read_rerun), set);
 }
 
 TEST(unit, failed_set_is_not_replayed) {

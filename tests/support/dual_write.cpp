@@ -126,6 +126,12 @@ void create_databases(const std::string& name, const std::string& schema_sql) {
   }
 }
 
+::testing::AssertionResult no_divergence(const dwctl_status& st) {
+  if (st.divergences == 0 && st.diverged_sessions == 0) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << st.divergences << " divergence(s), "
+                                       << st.diverged_sessions << " diverged session(s): " << st.json;
+}
+
 dwctl_status parse_dwctl_status(const std::string& json) {
   const auto o = answer_object(json, "status");
   dwctl_status s;

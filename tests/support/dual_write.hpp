@@ -5,6 +5,7 @@
 // fails the test instead of blocking it.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <libpq-fe.h>
 
 #include <chrono>
@@ -18,6 +19,11 @@
 #include "tests/support/integration_env.hpp"
 #include "tests/support/proxy_process.hpp"
 #include "tests/support/run_command.hpp"
+
+/// Skips a test that needs a proxy with OLD and NEW when DW_IT_DIRECT runs the suite
+/// against PostgreSQL itself.
+#define DW_SKIP_WITHOUT_PROXY() \
+  if (direct_mode()) GTEST_SKIP() << "needs dwproxy with OLD and NEW (not DW_IT_DIRECT)"
 
 namespace dw::test {
 
@@ -53,6 +59,8 @@ struct dwctl_status {
 };
 /// Decodes a status answer; throws std::runtime_error naming what is missing.
 [[nodiscard]] dwctl_status parse_dwctl_status(const std::string& json);
+/// No divergence recorded and no session diverged; the failure shows the status JSON.
+[[nodiscard]] ::testing::AssertionResult no_divergence(const dwctl_status& st);
 
 /// One query shape of `dwctl --json diffs`, decoded.
 struct diff_counts {
