@@ -3,6 +3,8 @@
 // takes the one mutex; examples are copied and truncated before it is taken.
 #include "compare/read_stats.hpp"
 
+#include "compare/utf8.hpp"
+
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -149,31 +151,6 @@ struct slot {
   counters c;
 };
 
-/// Length of the valid UTF-8 sequence at the start of `s`, or 0 when it is not one.
-std::size_t utf8_sequence(std::string_view s) noexcept {
-  const auto byte = [&s](std::size_t i) { return static_cast<unsigned char>(s[i]); };
-  const unsigned char b = byte(0);
-  if (b < 0x80) return 1;
-  std::size_t n = 0;
-  unsigned char lo = 0x80, hi = 0xBF;  // the range of the second byte
-  if (b >= 0xC2 && b <= 0xDF) {
-    n = 2;
-  } else if (b >= 0xE0 && b <= 0xEF) {
-    n = 3;
-    if (b == 0xE0) lo = 0xA0;  // overlong
-    if (b == 0xED) hi = 0x9F;  // surrogates
-  } else if (b >= 0xF0 && b <= 0xF4) {
-    n = 4;
-    if (b == 0xF0) lo = 0x90;  // overlong
-    if (b == 0xF4) hi = 0x8F;  // past U+10FFFF
-  } else {
-    return 0;
-  }
-  if (s.size() < n || byte(1) < lo || byte(1) > hi) return 0;
-  for (std::size_t i = 2; i < n; ++i)
-    if (byte(i) < 0x80 || byte(i) > 0xBF) return 0;
-  return n;
-}
 
 /// At most `max` bytes of `s` as valid UTF-8 (what JSON needs: a session's client_encoding
 /// may be another one), each invalid byte shown as '?', cut at a character boundary and
@@ -184,7 +161,7 @@ std::string truncated(std::string_view s, std::size_t max) {
   out.reserve(std::min(s.size(), max));
   const std::size_t room = s.size() <= max ? max : (max >= marker.size() ? max - marker.size() : max);
   while (!s.empty()) {
-    const std::size_t n = utf8_sequence(s);
+    const std::size_t n = utf8_sequence_length(s, 0);
     const std::size_t len = n == 0 ? 1 : n;
     if (out.size() + len > room) break;
     out.append(n == 0 ? std::string_view{"?"} : s.substr(0, n));

@@ -11,9 +11,12 @@
 #include <ctime>
 #include <span>
 
-#include "shadow/utf8.hpp"
+#include "compare/utf8.hpp"
 
 namespace dw::shadow {
+
+using compare::to_valid_utf8;
+using compare::utf8_prefix_length;
 namespace {
 
 // Cuts valid UTF-8 `text` to `max_bytes` at a character boundary; true if it cut.

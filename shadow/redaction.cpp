@@ -4,9 +4,12 @@
 
 #include <algorithm>
 
-#include "shadow/utf8.hpp"
+#include "compare/utf8.hpp"
 
 namespace dw::shadow {
+
+using compare::is_valid_utf8;
+using compare::utf8_prefix_length;
 namespace {
 
 // Values shorter than this are not scrubbed out of messages: see redact_message.

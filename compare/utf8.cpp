@@ -1,14 +1,12 @@
 // Validation follows RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF, the
 // same rule PostgreSQL applies to UTF8 databases.
-#include "shadow/utf8.hpp"
+#include "compare/utf8.hpp"
 
 #include <cstdint>
 
-namespace dw::shadow {
-namespace {
+namespace dw::compare {
 
-// Length of the valid sequence at text[i], or 0 if the bytes there are not valid UTF-8.
-std::size_t sequence_length(std::string_view text, std::size_t i) noexcept {
+std::size_t utf8_sequence_length(std::string_view text, std::size_t i) noexcept {
   const auto byte = [&](std::size_t k) { return static_cast<std::uint8_t>(text[k]); };
   const std::uint8_t b0 = byte(i);
   if (b0 < 0x80) return 1;
@@ -34,11 +32,9 @@ std::size_t sequence_length(std::string_view text, std::size_t i) noexcept {
   return n;
 }
 
-}  // namespace
-
 bool is_valid_utf8(std::string_view text) noexcept {
   for (std::size_t i = 0; i < text.size();) {
-    const std::size_t n = sequence_length(text, i);
+    const std::size_t n = utf8_sequence_length(text, i);
     if (n == 0) return false;
     i += n;
   }
@@ -50,7 +46,7 @@ std::string to_valid_utf8(std::string_view text) {
   std::string out;
   out.reserve(text.size() + 16);
   for (std::size_t i = 0; i < text.size();) {
-    const std::size_t n = sequence_length(text, i);
+    const std::size_t n = utf8_sequence_length(text, i);
     if (n == 0) {
       out += "\xEF\xBF\xBD";
       ++i;
@@ -70,4 +66,4 @@ std::size_t utf8_prefix_length(std::string_view text, std::size_t max_bytes) noe
   return end;
 }
 
-}  // namespace dw::shadow
+}  // namespace dw::compare
