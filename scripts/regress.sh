@@ -331,6 +331,7 @@ if [[ " ${modes[*]} " != " direct " ]]; then
   dw_build_dwctl "$build_dir/build.log" || dw_die "$dw_proxy_problem"
 fi
 
+work=  # set by dw_make_workdir: clusters, the suite's copy, pg_regress's output
 dw_make_workdir work dwregress
 mkdir -p "$work/suite" "$work/lib" "$work/out"
 cp -a "$suite_src"/{sql,expected,data,parallel_schedule,resultmap} "$work/suite/"
