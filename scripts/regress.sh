@@ -28,7 +28,7 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/../bench/lib/harness.sh"
 pg_bin=/usr/lib/postgresql/15/bin
 pg_regress=/usr/lib/postgresql/15/lib/pgxs/src/test/regress/pg_regress
 debian_mirror=${DW_DEBIAN_MIRROR:-http://deb.debian.org}
-cache_dir=${DW_REGRESS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dwproxy}
+cache_dir=${DW_REGRESS_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/dwproxy}
 build_dir=$dw_repo/build/regress
 out_dir=${DW_REGRESS_OUT:-$build_dir/results}
 dual_phase=${DW_REGRESS_PHASE:-2}
@@ -331,6 +331,7 @@ if [[ " ${modes[*]} " != " direct " ]]; then
   dw_build_dwctl "$build_dir/build.log" || dw_die "$dw_proxy_problem"
 fi
 
+work=  # set by dw_make_workdir: clusters, the suite's copy, pg_regress's output
 dw_make_workdir work dwregress
 mkdir -p "$work/suite" "$work/lib" "$work/out"
 cp -a "$suite_src"/{sql,expected,data,parallel_schedule,resultmap} "$work/suite/"
