@@ -1,11 +1,12 @@
 // What PostgreSQL's regression suite found through a dual-write proxy (scripts/regress.sh),
-// each as its smallest case: in ordered mode the proxy wraps an autocommit write in
-// BEGIN/COMMIT of its own, and the client must not be able to tell. Statements PostgreSQL
-// refuses inside a transaction block are left unwrapped; what PostgreSQL sends while the
+// each as its smallest case. In ordered mode the proxy wraps an autocommit write in a
+// BEGIN/COMMIT of its own, and the client must not be able to tell: statements PostgreSQL
+// refuses inside a transaction block are left unwrapped, and what PostgreSQL sends while the
 // proxy's COMMIT runs (deferred triggers' notices, the session's own notifications) reaches
-// the client; the sequence probe never waits for the session's own locks; and a COMMIT AND
-// CHAIN of a failed transaction chains on the shadow too. Suite `dual_write`, so that the
-// phase-1 rerun of the whole binary (integration_dual_relay) leaves these out as well.
+// the client. The sequence probe never waits for the session's own locks, a COMMIT AND CHAIN
+// of a failed transaction chains on the shadow too, and a concurrent index build that failed
+// on its data is repeated there. Suite `dual_write`, so that the phase-1 rerun of the whole
+// binary (integration_dual_relay) leaves these out as well.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -133,6 +134,25 @@ TEST(dual_write, commit_and_chain_of_a_failed_transaction_chains_on_the_shadow) 
   const std::string on_new = new_cluster().admin_conninfo(db);
   EXPECT_EQ(wait_for_count(on_new, "SELECT count(*) FROM r WHERE a = 2", 1, 10s), 1);
   EXPECT_EQ(pg_value(on_new, "SELECT string_agg(a::text, ',' ORDER BY a) FROM r"), "1,2");
+  EXPECT_TRUE(no_divergence(p.status()));
+}
+
+// A CREATE INDEX CONCURRENTLY that fails on its data leaves an invalid index on the primary
+// (create_index, indexing); the shadow repeats it, so the index that the client then drops
+// exists on both sides.
+TEST(dual_write, failed_concurrent_index_build_leaves_the_same_invalid_index_on_new) {
+  DW_SKIP_WITHOUT_PROXY();
+  const std::string db = "dw_wrap_cic";
+  create_databases(db, "CREATE TABLE t (a int, b int); INSERT INTO t VALUES (1, 0)");
+  dual_write_proxy p{phase_1(db)};
+  auto conn = pg_connect(p.conninfo());
+  const auto cic = timed_query(conn.get(), "CREATE INDEX CONCURRENTLY t_ab ON t ((a / b))", 10s);
+  ASSERT_TRUE(cic.finished);
+  EXPECT_EQ(cic.sqlstate, "22012") << cic.message;
+  const std::string invalid =
+      "SELECT count(*) FROM pg_index WHERE indexrelid = to_regclass('t_ab') AND NOT indisvalid";
+  EXPECT_EQ(wait_for_count(new_cluster().admin_conninfo(db), invalid, 1, 10s), 1);
+  pg_exec(conn.get(), "DROP INDEX t_ab");
   EXPECT_TRUE(no_divergence(p.status()));
 }
 
