@@ -33,6 +33,16 @@ bool is_time_keyword(std::string_view svfop) {
          svfop.starts_with("SVFOP_LOCALTIME");
 }
 
+// REINDEX (CONCURRENTLY) / REINDEX ... CONCURRENTLY: the option is a DefElem in "params".
+bool reindexes_concurrently(const json::object& reindex) {
+  const auto* params = array_field(reindex, "params");
+  if (params == nullptr) return false;
+  return std::any_of(params->begin(), params->end(), [](const json::value& p) {
+    const auto def = as_node(p);
+    return def && def->type == "DefElem" && string_field(*def->fields, "defname") == "concurrently";
+  });
+}
+
 // ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY, which PostgreSQL refuses inside a
 // transaction block.
 bool detaches_concurrently(const json::object& alter_table) {
@@ -170,6 +180,8 @@ void statement_walk::on_utility(const node& n) {
                               (n.type == "DiscardStmt" && string_field(f, "target") == "DISCARD_ALL") ||
                               (n.type == "AlterTableStmt" && detaches_concurrently(f)) ||
                               (n.type == "DoStmt" && do_controls_transactions(f));
+  info_.concurrent_index_build = (n.type == "IndexStmt" && bool_field(f, "concurrent")) ||
+                                 (n.type == "ReindexStmt" && reindexes_concurrently(f));
   if (n.type == "VariableSetStmt") {
     info_.session_state = true;
     // SET TRANSACTION ... is written as VAR_SET_MULTI named "TRANSACTION" (or "TRANSACTION

@@ -123,6 +123,9 @@ struct statement_info {
   // CLUSTER, ALTER DATABASE, DISCARD ALL, ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY,
   // CALL, and DO blocks that COMMIT or ROLLBACK.
   bool outside_transaction = false;
+  // CREATE INDEX CONCURRENTLY, REINDEX ... CONCURRENTLY: when one fails, PostgreSQL leaves
+  // the invalid index it was building behind (the failure is not transactional).
+  bool concurrent_index_build = false;
   bool copy_from_stdin = false;
   bool copy_to_stdout = false;
   // Data targets, in order of appearance, without duplicates.

@@ -364,6 +364,8 @@ awaitable<bool> session::finish_unit(bool wrapped) {
       shadow_->enqueue(shadow::make_shadow_job(done), phase);
       if (auto catch_up = shadow::make_sequence_catch_up_job(done, done.primary.status() != 'I'))
         shadow_->enqueue(std::move(*catch_up), phase);
+      if (auto index_build = shadow::make_failed_index_build_job(done))
+        shadow_->enqueue(std::move(*index_build), phase);
       // Serialised writes keep their table locked until the shadow has run them too.
       if (!held_locks_.empty()) co_await shadow_->wait_caught_up(bound(), phase);
     }

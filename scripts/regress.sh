@@ -239,6 +239,9 @@ run_mode() { # MODE
       ;;
   esac
   dw_run_cleanup_mode
+  # Copied once the proxy has stopped, so that what it logs on its way out (a sanitizer
+  # build's leak report) is kept too.
+  [[ ! -f $work/$mode-dwproxy.log ]] || cp "$work/$mode-dwproxy.log" "$out_dir/$mode/dwproxy.log"
 }
 
 # What the shadow made of it: divergences by kind and statement, and the status line.
@@ -246,7 +249,6 @@ report_dual() {
   local log=$work/dual-divergences.jsonl dest=$out_dir/dual
   "$dw_dwctl_bin" --socket "$work/dual.sock" status >"$dest/dwctl-status.txt" 2>&1 || true
   "$dw_dwctl_bin" --socket "$work/dual.sock" diffs --limit 30 >"$dest/dwctl-diffs.txt" 2>&1 || true
-  cp "$work/dual-dwproxy.log" "$dest/dwproxy.log" 2>/dev/null || true
   divergences=0
   if [[ -s $log ]]; then
     cp "$log" "$dest/divergences.jsonl"

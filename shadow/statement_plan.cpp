@@ -36,6 +36,7 @@ statement_plan plan_statement(std::string_view sql, const plan_options& options)
                    s.tx == transaction_verb::prepare_transaction ||
                    s.tx == transaction_verb::commit_prepared;
     plan.outside_transaction = plan.outside_transaction || s.outside_transaction;
+    plan.concurrent_index_build = plan.concurrent_index_build || s.concurrent_index_build;
     plan.ddl = plan.ddl || s.ddl;
     plan.copy_in = plan.copy_in || s.copy_from_stdin;
     plan.replayable = plan.replayable || part.replayable;

@@ -26,6 +26,7 @@ struct statement_plan {
   bool commits = false;             ///< COMMIT / END / PREPARE TRANSACTION / COMMIT PREPARED
   bool tx_control = false;          ///< any transaction statement
   bool outside_transaction = false; ///< refused inside BEGIN (VACUUM, ...): never wrapped
+  bool concurrent_index_build = false;  ///< leaves an invalid index behind when it fails
   bool ddl = false;                 ///< changes the schema (cached catalog facts go stale)
   bool copy_in = false;             ///< COPY ... FROM STDIN: data follows from the client
   bool replayable = false;  ///< session state a fresh connection needs (SET, PREPARE, LISTEN...)

@@ -529,6 +529,25 @@ std::optional<shadow_job> make_sequence_catch_up_job(const unit& u, bool in_tran
   return job;
 }
 
+std::optional<shadow_job> make_failed_index_build_job(const unit& u) {
+  const auto& err = u.primary.error();
+  if (!err || u.overflow || err->message >= u.messages.size() || u.primary.status() != 'I')
+    return std::nullopt;
+  const unit_message& m = u.messages[err->message];
+  if (m.type != 'Q' || !m.statement.plan || !m.statement.plan->concurrent_index_build ||
+      m.statement.plan->parts.size() != 1)
+    return std::nullopt;
+  const std::string_view sqlstate = err->sqlstate;
+  if (!sqlstate.starts_with("22") && !sqlstate.starts_with("23")) return std::nullopt;
+  shadow_job job;
+  append_query(job, *m.statement.sql);
+  job.statement = m.statement;
+  job.units = 0;
+  job.ends_at_boundary = true;
+  job.compare_answers = false;
+  return job;
+}
+
 std::vector<char> frontend_frame_types(std::span<const std::byte> frames) {
   msg::frame_decoder decoder{msg::direction::frontend, {}};
   decoder.expect_typed_messages();

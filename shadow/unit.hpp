@@ -161,6 +161,14 @@ class unit_builder {
 /// (an INSERT into a serialised table hitting a unique violation, say): the shadow runs it
 /// too, rolled back, so that both sequences move alike. Not compared. nullopt: nothing to do.
 /// `in_transaction`: the shadow is inside the client's transaction (use a savepoint).
+/// A CREATE INDEX CONCURRENTLY or REINDEX ... CONCURRENTLY (sent alone, as a Query) that
+/// failed on the primary on its data (SQLSTATE class 22 or 23, e.g. a duplicate key or a
+/// division by zero in the indexed expression) left an invalid index there; the shadow runs
+/// it too, so that it fails alike and the later DROP INDEX or REINDEX of that index finds it
+/// on both sides. Not compared. Other failures (a cancel, a lock timeout) are not repeated:
+/// the shadow might build what the client gave up. nullopt: nothing to do.
+[[nodiscard]] std::optional<shadow_job> make_failed_index_build_job(const unit& u);
+
 [[nodiscard]] std::optional<shadow_job> make_sequence_catch_up_job(const unit& u,
                                                                    bool in_transaction);
 

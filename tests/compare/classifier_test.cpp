@@ -314,6 +314,20 @@ TEST(classify_utility, statements_refused_inside_a_transaction_block_are_marked)
   EXPECT_FALSE(outside_transaction("ALTER TABLE t ADD COLUMN b int"));
 }
 
+TEST(classify_utility, concurrent_index_builds_are_marked) {
+  const auto marked = [](std::string_view sql) {
+    const classification c = classify(sql);
+    return !c.statements.empty() && c.statements[0].concurrent_index_build;
+  };
+  EXPECT_TRUE(marked("CREATE INDEX CONCURRENTLY i ON t (a)"));
+  EXPECT_TRUE(marked("CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS i ON t (a)"));
+  EXPECT_TRUE(marked("REINDEX INDEX CONCURRENTLY i"));
+  EXPECT_TRUE(marked("REINDEX (CONCURRENTLY, VERBOSE) TABLE t"));
+  EXPECT_FALSE(marked("REINDEX (VERBOSE) TABLE t"));
+  EXPECT_FALSE(marked("CREATE INDEX i ON t (a)"));
+  EXPECT_FALSE(marked("DROP INDEX CONCURRENTLY i"));
+}
+
 // Found by PostgreSQL's regression suite through a phase-2 proxy (scripts/regress.sh): these
 // forms failed with "cannot run inside a transaction block" once wrapped.
 TEST(classify_utility, cluster_subscription_discard_all_call_and_committing_do_are_not_wrapped) {

@@ -674,6 +674,35 @@ TEST(sequence_catch_up, failed_insert_runs_on_the_shadow_in_a_rolled_back_savepo
   EXPECT_EQ(queries_of(*alone).back(), "ROLLBACK");
 }
 
+// Found by the regression suite (create_index, indexing): a failed CREATE INDEX CONCURRENTLY
+// leaves an invalid index on the primary, which later statements reindex, attach or drop.
+TEST(failed_index_build, a_data_error_is_repeated_on_the_shadow_and_a_cancel_is_not) {
+  unit_builder b{builder_options()};
+  const std::string cic = "CREATE INDEX CONCURRENTLY i ON t ((a / b))";
+  add(b, {query(cic)});
+  feed(b.current().primary, concat({error("22012", "division by zero"), ready('I')}));
+  const auto job = make_failed_index_build_job(b.take());
+  ASSERT_TRUE(job);
+  EXPECT_EQ(queries_of(*job), std::vector<std::string>{cic});
+  EXPECT_FALSE(job->compare_answers);
+
+  add(b, {query("REINDEX INDEX CONCURRENTLY i")});
+  feed(b.current().primary, concat({error("23505", "could not create unique index"), ready('I')}));
+  EXPECT_TRUE(make_failed_index_build_job(b.take()));
+
+  add(b, {query(cic)});
+  feed(b.current().primary, concat({error("57014", "canceling statement"), ready('I')}));
+  EXPECT_FALSE(make_failed_index_build_job(b.take()));
+
+  add(b, {query("CREATE INDEX i ON t ((a / b))")});  // not concurrent: rolled back whole
+  feed(b.current().primary, concat({error("22012", "division by zero"), ready('I')}));
+  EXPECT_FALSE(make_failed_index_build_job(b.take()));
+
+  add(b, {query(cic)});
+  feed(b.current().primary, concat({command_complete("CREATE INDEX"), ready('I')}));
+  EXPECT_FALSE(make_failed_index_build_job(b.take()));
+}
+
 TEST(sequence_catch_up, nothing_for_successes_and_for_failures_outside_inserts) {
   unit_builder b{builder_options()};
   add(b, {query("INSERT INTO orders (item) VALUES ('x')")});
