@@ -5,6 +5,8 @@
 
 #include "compare/utf8.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -14,6 +16,10 @@
 #include <unordered_map>
 
 namespace dw::compare {
+
+std::string fingerprint_hex(std::uint64_t fingerprint) {
+  return fmt::format("{:016x}", fingerprint);
+}
 namespace {
 
 using std::chrono::microseconds;

@@ -29,6 +29,10 @@
 
 namespace dw::compare {
 
+/// "0123456789abcdef": how query fingerprints are shown (dwctl diffs, the divergence log, the
+/// logs) and configured (shadow_reads.always/never).
+[[nodiscard]] std::string fingerprint_hex(std::uint64_t fingerprint);
+
 enum class sample_outcome : std::uint8_t {
   match,     ///< both backends answered alike (within the tolerances and ignore rules)
   mismatch,  ///< a real difference

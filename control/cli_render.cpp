@@ -6,6 +6,7 @@
 #include <ostream>
 
 #include "control/cli.hpp"
+#include "compare/read_stats.hpp"
 #include "control/read_diffs_json.hpp"
 #include "control/state_file.hpp"
 
@@ -102,14 +103,14 @@ void render_diffs(const diffs_data& d, std::ostream& out) {
   for (const auto& f : r.worst) {
     out << fmt::format("{:<17}{:>8}{:>8}{:>9}{:>7}{:>8}  {:<14}{:<14}{}\n",
                        f.fingerprint == 0 ? std::string{"(other)"}
-                                          : read_diffs_json::fingerprint_hex(f.fingerprint),
+                                          : compare::fingerprint_hex(f.fingerprint),
                        f.samples, f.matches, f.mismatches, f.noise, f.skipped,
                        latency_text(f.old_latency), latency_text(f.new_latency),
                        clip(f.statement, 60));
   }
   for (const auto& f : r.worst) {
     if (!f.last_mismatch && !f.last_noise) continue;
-    out << fmt::format("\n{}  {}\n", read_diffs_json::fingerprint_hex(f.fingerprint),
+    out << fmt::format("\n{}  {}\n", compare::fingerprint_hex(f.fingerprint),
                        clip(f.statement, 100));
     if (f.last_mismatch) render_example("last mismatch", *f.last_mismatch, out);
     if (f.last_noise) render_example("last noise", *f.last_noise, out);

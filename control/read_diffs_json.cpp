@@ -101,7 +101,7 @@ outcome<std::optional<sample_example>> example_field(const json::object& o, std:
 
 json::object shape_json(const fingerprint_stats& f) {
   json::object o;
-  o["fingerprint"] = fingerprint_hex(f.fingerprint);
+  o["fingerprint"] = compare::fingerprint_hex(f.fingerprint);
   o["statement"] = f.statement;
   put_counters(o, {f.samples, f.matches, f.mismatches, f.noise, f.skipped, f.old_latency,
                    f.new_latency});
@@ -133,10 +133,6 @@ outcome<fingerprint_stats> shape_fields(const json::object& o) {
 }
 
 }  // namespace
-
-std::string fingerprint_hex(std::uint64_t fingerprint) {
-  return fmt::format("{:016x}", fingerprint);
-}
 
 json::object totals_json(const sample_totals& t) {
   json::object o;

@@ -22,9 +22,6 @@
 
 namespace dw::control::read_diffs_json {
 
-/// "00000000000000ab": how `dwctl diffs` shows fingerprints and shadow_reads.always takes them.
-[[nodiscard]] std::string fingerprint_hex(std::uint64_t fingerprint);
-
 [[nodiscard]] boost::json::object totals_json(const compare::sample_totals& t);
 [[nodiscard]] outcome<compare::sample_totals> totals_fields(const boost::json::object& o);
 

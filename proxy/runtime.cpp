@@ -57,6 +57,8 @@ std::shared_ptr<const runtime> runtime::build(config::config cfg) {
   rt->serialize_tables = config::split_list(cfg.shadow.serialize_tables);
   if (auto bad = shadow::parse_read_sampling(cfg.shadow_reads, rt->read_sampling))
     throw std::runtime_error(*bad);
+  rt->redaction = shadow::parse_redaction_mode(cfg.divergence_log.redaction)
+                      .value_or(shadow::redaction_mode::values_and_literals);
   rt->cfg = std::move(cfg);
   return rt;
 }

@@ -37,6 +37,8 @@ struct runtime {
   protocol::limits client_limits;
   std::vector<std::string> serialize_tables;  ///< shadow.serialize_tables, split
   shadow::read_sampling read_sampling;        ///< shadow_reads.*, parsed
+  /// divergence_log.redaction, parsed once: what sampled-read statistics may show.
+  shadow::redaction_mode redaction = shadow::redaction_mode::values_and_literals;
   /// Throws std::runtime_error (naming the file) when a certificate or key cannot be loaded.
   [[nodiscard]] static std::shared_ptr<const runtime> build(config::config cfg);
 };

@@ -52,9 +52,7 @@ awaitable<void> session::maybe_sample(const std::vector<std::byte>& bytes, char 
   const shadow::read_sampling& rules = runtime_->read_sampling;
   const auto statement = shadow::sampleable_read(units_->current());
   if (!statement) co_return;
-  const auto mode = shadow::parse_redaction_mode(runtime_->cfg.divergence_log.redaction)
-                        .value_or(shadow::redaction_mode::values_and_literals);
-  const read_info& info = info_for(*statement->sql, mode);
+  const read_info& info = info_for(*statement->sql, runtime_->redaction);
   if (info.fingerprint == 0 || !info.shape.single_statement) co_return;
   if (!rules.wants(info.fingerprint, uniform_draw())) co_return;
   shared_state& shared = owner_.shared();

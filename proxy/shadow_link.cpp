@@ -507,18 +507,15 @@ void shadow_link::record_sample(const shadow::read_sample& sample,
   r.primary_is_new = sample.primary_is_new;
   r.primary_latency = sample.primary_latency;
   r.shadow_latency = shadow_latency;
-  const auto& rt = *shared_.current.load();
-  const auto mode = shadow::parse_redaction_mode(rt.cfg.divergence_log.redaction)
-                        .value_or(shadow::redaction_mode::values_and_literals);
   if (outcome != compare::sample_outcome::match) {
-    r.example = shadow::make_example(sample, summary, mode);
+    r.example = shadow::make_example(sample, summary, shared_.current.load()->redaction);
     r.example->noisy_columns = std::move(noisy_columns);
   }
   shared_.read_stats->record(r, clock::now());
   if (outcome != compare::sample_outcome::mismatch) return;
   shared_.divergences_by_kind[static_cast<std::size_t>(divergence_kind::read_mismatch)].fetch_add(1);
   spdlog::info("[s{} {}] sampled read differs (fingerprint {}): {}", who_.session_id,
-               who_.client_address, shadow::fingerprint_hex(sample.fingerprint), summary.detail);
+               who_.client_address, compare::fingerprint_hex(sample.fingerprint), summary.detail);
   if (!shared_.divergence_log) return;
   shadow::divergence_record d = record(divergence_kind::read_mismatch, phase);
   d.fingerprint = sample.fingerprint;

@@ -11,6 +11,7 @@
 #include <ctime>
 #include <span>
 
+#include "compare/read_stats.hpp"
 #include "compare/utf8.hpp"
 
 namespace dw::shadow {
@@ -139,8 +140,7 @@ std::string format_divergence_record(const divergence_record& record, const reco
   bool truncated = false;
   std::size_t omitted = 0;
 
-  char fingerprint[17];
-  std::snprintf(fingerprint, sizeof fingerprint, "%016llx", static_cast<unsigned long long>(record.fingerprint));
+  const std::string fingerprint = compare::fingerprint_hex(record.fingerprint);
 
   boost::json::object line;
   line["time"] = format_utc_millis(record.time);

@@ -78,8 +78,6 @@ std::optional<std::string> parse_read_sampling(const config::shadow_read_setting
   return std::nullopt;
 }
 
-std::string fingerprint_hex(std::uint64_t fingerprint) { return fmt::format("{:016x}", fingerprint); }
-
 std::optional<statement_ref> sampleable_read(const unit& u) {
   if (u.to_shadow || u.has_flush || u.overflow) return std::nullopt;
   std::optional<statement_ref> found;

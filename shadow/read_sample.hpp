@@ -53,9 +53,6 @@ struct read_sampling {
 [[nodiscard]] std::optional<std::string> parse_read_sampling(const config::shadow_read_settings& s,
                                                              read_sampling& out);
 
-/// "0123456789abcdef": how fingerprints are shown and configured.
-[[nodiscard]] std::string fingerprint_hex(std::uint64_t fingerprint);
-
 /// The statement a finished unit reads when the unit can be sampled: exactly one Query or
 /// Execute, a plain read of one statement, nothing the shadow gets anyway, no Flush.
 [[nodiscard]] std::optional<statement_ref> sampleable_read(const unit& u);

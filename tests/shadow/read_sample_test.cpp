@@ -90,7 +90,7 @@ TEST(read_sampling, overrides_win_over_the_rate_and_phases_decide_activity) {
 }
 
 TEST(read_sampling, fingerprints_show_as_sixteen_hex_digits) {
-  EXPECT_EQ(fingerprint_hex(0xabc), "0000000000000abc");
+  EXPECT_EQ(compare::fingerprint_hex(0xabc), "0000000000000abc");
 }
 
 TEST(sampleable_read, takes_one_plain_read_and_nothing_that_changes_state) {
