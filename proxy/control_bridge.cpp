@@ -240,6 +240,10 @@ std::vector<control::metric_sample> control_bridge::metrics() const {
           static_cast<double>(shared_.wrapped_writes.load()));
   counter("dwproxy_held_commits_total", "COMMITs held until the shadow caught up (ordered mode).",
           static_cast<double>(shared_.held_commits.load()));
+  counter("dwproxy_serialization_deadlocks_total",
+          "Statements failed with 40P01: their transaction and a serialised write waited for "
+          "each other across the proxy's write order (ordered mode).",
+          static_cast<double>(shared_.serialization_deadlocks.load()));
   counter("dwproxy_flips_total", "Completed flips of the primary.",
           static_cast<double>(shared_.flips.load()));
   gauge("dwproxy_last_flip_stall_ms", "How long the last flip held new transactions.",

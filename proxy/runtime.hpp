@@ -93,6 +93,7 @@ struct shared_state {
   std::atomic<std::uint64_t> shadow_jobs{0};  ///< units the shadows have run
   std::atomic<std::uint64_t> wrapped_writes{0};  ///< autocommit writes wrapped (ordered mode)
   std::atomic<std::uint64_t> held_commits{0};    ///< COMMITs held for the shadow (ordered mode)
+  std::atomic<std::uint64_t> serialization_deadlocks{0};  ///< units failed with 40P01 (table_locks)
   std::atomic<std::uint64_t> flips{0};
   std::atomic<std::int64_t> last_flip_stall_ms{-1};
 

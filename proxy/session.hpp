@@ -85,8 +85,13 @@ class session : public std::enable_shared_from_this<session> {
   // Dual-write (session_dual.cpp): one unit at a time, the shadow fed after the primary.
   awaitable<bool> relay_client_dual();
   awaitable<void> relay_primary_dual(std::uint64_t generation);
-  /// Holds, wraps and forwards a finished unit to the primary, then completes it.
-  awaitable<bool> run_unit(std::vector<std::byte> bytes);
+  /// Holds, wraps and forwards a finished unit to the primary, then completes it. `piece`:
+  /// a piece of a split Query (run_split_query) but its last.
+  awaitable<bool> run_unit(std::vector<std::byte> bytes, bool piece = false);
+  /// Ordered mode: a multi-statement Query text run as several (shadow/query_split.hpp), so
+  /// that its COMMIT is held and its serialised writes are ordered like separate statements;
+  /// the client sees one answer.
+  awaitable<bool> run_split_query(std::vector<shadow::query_piece> pieces);
   /// Waits for the primary reader: 'Z' unit answered, 'W' wrapped unit ready to commit,
   /// 'G' COPY FROM STDIN started; 0 when the session is closing.
   awaitable<char> wait_primary_event();
@@ -113,8 +118,16 @@ class session : public std::enable_shared_from_this<session> {
   /// tables with serial/identity columns (asked of the primary's catalog once per table).
   awaitable<std::vector<std::string>> tables_to_serialize(const shadow::unit& u);
   awaitable<std::optional<bool>> table_has_sequence(const std::string& table);
+  /// One boolean question to the primary on a connection of its own, bounded by the lag
+  /// bound; nullopt: no answer.
+  awaitable<std::optional<bool>> ask_primary(std::string sql);
+  /// Whether the primary backend `holder` waits, directly or not, for this session's own.
+  awaitable<bool> primary_waits_for_me(std::int32_t holder);
+  /// The unit would deadlock on the proxy's table lock (table_locks.hpp): the primary raises
+  /// 40P01 in its place, and the client gets that answer.
+  awaitable<bool> refuse_deadlocked_unit(const std::vector<std::string>& tables);
   /// What the primary reader does with the answers to what the client coroutine sent.
-  enum class expectation : std::uint8_t { unit, unit_wrapped, swallow, commit, rollback };
+  enum class expectation : std::uint8_t { unit, unit_wrapped, piece, swallow, commit, rollback };
   void on_dual_message(char type, std::span<const std::byte> body, bool whole, bool& forward);
   struct outgoing {
     std::span<const std::byte> rest;  ///< not yet written: hand to write_pending()
@@ -174,6 +187,8 @@ class session : public std::enable_shared_from_this<session> {
   bool copy_in_progress_ = false;
   bool copy_awaiting_sync_ = false;  // extended COPY done; its answer follows the next Sync
   bool commit_failed_ = false;   // the COMMIT of a wrapped write failed on the primary
+  char piece_status_ = 0;        // run_split_query: the status the running piece should leave
+  bool piece_failed_ = false;    // ... and whether it raised an error (the rest is skipped)
   std::string transaction_timestamp_;  // what now() means in this transaction
   asio::steady_timer dual_signal_;     // the client coroutine waits here for the primary reader
   std::vector<std::string> held_locks_;

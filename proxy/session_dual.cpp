@@ -32,23 +32,57 @@ std::vector<std::byte> simple_query(std::string_view sql) {
   return out;
 }
 
-// Whether `table` has a serial or identity column, asked of the primary on a connection of
-// its own (a probe inside the client's transaction could abort it). The client's own
-// transaction may hold an ACCESS EXCLUSIVE lock on the table (TRUNCATE, ALTER TABLE), so the
-// query must not lock it: to_regclass and plain catalog scans take no lock on the table,
-// whereas pg_get_expr(adbin) opens it and would wait for this very session forever. A
-// default that calls nextval shows in the stored expression tree as nextval's funcid.
-awaitable<std::optional<bool>> probe_sequence(backend_login login, const std::string& table) {
+std::string sql_literal(std::string_view text) {
   std::string literal = "'";
-  for (char c : table) literal += c == '\'' ? std::string{"''"} : std::string{c};
+  for (char c : text) literal += c == '\'' ? std::string{"''"} : std::string{c};
   literal += "'";
-  const std::string sql = fmt::format(
+  return literal;
+}
+
+// Whether `table` has a serial or identity column. The client's own transaction may hold an
+// ACCESS EXCLUSIVE lock on the table (TRUNCATE, ALTER TABLE), so the query must not lock it:
+// to_regclass and plain catalog scans take no lock on the table, whereas pg_get_expr(adbin)
+// opens it and would wait for this very session forever. A default that calls nextval shows
+// in the stored expression tree as nextval's funcid.
+std::string sequence_probe_sql(const std::string& table) {
+  return fmt::format(
       "SELECT pg_catalog.to_regclass({0}) IS NULL OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a "
       "LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
       "WHERE a.attrelid = pg_catalog.to_regclass({0}) AND a.attnum > 0 AND NOT a.attisdropped "
       "AND (a.attidentity <> '' OR d.adbin::pg_catalog.text LIKE '%:funcid ' || "
       "'pg_catalog.nextval(pg_catalog.regclass)'::pg_catalog.regprocedure::pg_catalog.oid || ' %'))",
-      literal);
+      sql_literal(table));
+}
+
+// Whether backend `holder` waits, directly or through a chain of others, for backend `me`.
+std::string waits_for_sql(std::int32_t holder, std::int32_t me) {
+  return fmt::format(
+      "WITH RECURSIVE waits(pid) AS (SELECT pg_catalog.unnest(pg_catalog.pg_blocking_pids({0})) "
+      "UNION SELECT pg_catalog.unnest(pg_catalog.pg_blocking_pids(w.pid)) FROM waits w) "
+      "SELECT {1} IN (SELECT pid FROM waits)",
+      holder, me);
+}
+
+// What the primary runs instead of a unit that would deadlock on the proxy's table lock: an
+// error as PostgreSQL raises it for a deadlock, so the client's transaction fails (and is
+// retried, as applications do on 40P01) the way it would have in a deadlock on the server.
+std::string deadlock_error_sql(const std::vector<std::string>& tables) {
+  std::string names;
+  for (const auto& t : tables) {
+    if (!names.empty()) names += ", ";
+    for (char c : t) names += c == '$' ? '_' : c;  // cannot end the dollar quote
+  }
+  return fmt::format(
+      "DO $dwproxy$BEGIN RAISE EXCEPTION USING ERRCODE = '40P01', MESSAGE = 'deadlock detected', "
+      "DETAIL = {}, HINT = 'dwproxy runs writes to tables with serial or identity columns one "
+      "at a time (shadow.serialize_sequences); retry the transaction.'; END$dwproxy$",
+      sql_literal("This transaction waited for dwproxy's write order on " + names +
+                  ", held by a statement that waits for this transaction's locks."));
+}
+
+// One boolean question to the primary, on a connection of its own (asked inside the
+// client's transaction, a failure would abort it). nullopt: no answer.
+awaitable<std::optional<bool>> ask_bool(backend_login login, std::string sql) {
   backend_outcome outcome = co_await connect_backend(login);
   if (!outcome.connection) co_return std::nullopt;
   stream& io = *outcome.connection->io;
@@ -216,6 +250,22 @@ awaitable<bool> session::relay_client_dual() {
     }
     if (units_->empty() && boundary_.transaction_status() == 'I')
       transaction_timestamp_ = format_timestamp(std::chrono::system_clock::now());
+    if (frame.type == protocol::frontend_type::query && units_->empty() &&
+        runtime_->cfg.shadow.mode == "ordered" && !frame.body.empty() &&
+        frame.body.back() == std::byte{0}) {
+      const std::string_view sql{reinterpret_cast<const char*>(frame.body.data()),
+                                 frame.body.size() - 1};
+      auto pieces = units_->split_for_order(sql, boundary_.transaction_status());
+      if (!pieces.empty()) {
+        used += frame.wire_size;
+        client_carry_.erase(client_carry_.begin(),
+                            client_carry_.begin() + static_cast<std::ptrdiff_t>(used));
+        used = 0;
+        const bool went_on = co_await run_split_query(std::move(pieces));
+        if (!went_on) co_return false;
+        continue;
+      }
+    }
     const auto step = units_->add(frame, wire, forward);
     boundary_.on_client_message(frame.type);
     used += frame.wire_size;
@@ -264,7 +314,30 @@ awaitable<bool> session::attach_shadow() {
                                      applied_phase_);
 }
 
-awaitable<bool> session::run_unit(std::vector<std::byte> bytes) {
+awaitable<bool> session::run_split_query(std::vector<shadow::query_piece> pieces) {
+  // Each piece is a unit of its own, held and serialised as such. A piece that fails, or
+  // leaves another status than planned, ends the text as PostgreSQL would have: the client
+  // gets that piece's ReadyForQuery, and the rest is not sent.
+  std::vector<std::byte> forward;
+  for (std::size_t i = 0; i < pieces.size(); ++i) {
+    const bool last = i + 1 == pieces.size();
+    piece_status_ = last ? char{0} : pieces[i].status_after;
+    piece_failed_ = false;
+    const std::vector<std::byte> wire = simple_query(pieces[i].text);
+    const protocol::frame frame{protocol::frontend_type::query,
+                                std::span<const std::byte>{wire}.subspan(5), wire.size()};
+    (void)units_->add(frame, wire, forward);
+    boundary_.on_client_message(frame.type);
+    const bool went_on = co_await run_unit(std::move(forward), !last);
+    if (!went_on) co_return false;
+    forward.clear();
+    if (piece_failed_ || boundary_.transaction_status() != pieces[i].status_after) break;
+  }
+  piece_status_ = 0;
+  co_return true;
+}
+
+awaitable<bool> session::run_unit(std::vector<std::byte> bytes, bool piece) {
   shadow::unit& u = units_->current();
   const char status = boundary_.transaction_status();
   const auto& settings = runtime_->cfg.shadow;
@@ -285,7 +358,14 @@ awaitable<bool> session::run_unit(std::vector<std::byte> bytes) {
   if (shadowed && ordered && !u.serialize_keys.empty()) {
     std::vector<std::string> tables = co_await tables_to_serialize(u);
     if (state_ == session_state::closing) co_return false;
-    co_await owner_.shared().locks->lock(tables);
+    // A member coroutine behind a plain lambda, held in a named variable: GCC 12 mishandles
+    // capturing coroutine lambdas, and temporaries with destructors in a co_await operand.
+    table_locks::deadlock_check waits_for_me = [this](std::int32_t holder) {
+      return primary_waits_for_me(holder);
+    };
+    const bool locked = co_await owner_.shared().locks->lock(tables, primary_->cancel.process_id,
+                                                            std::move(waits_for_me));
+    if (!locked) co_return co_await refuse_deadlocked_unit(tables);
     held_locks_ = std::move(tables);
   }
   if (shadowed && ordered && u.commits && status != 'I') {
@@ -304,7 +384,9 @@ awaitable<bool> session::run_unit(std::vector<std::byte> bytes) {
     expected_.push_back(expectation::swallow);
     owner_.shared().wrapped_writes.fetch_add(1, std::memory_order_relaxed);
   }
-  expected_.push_back(wrap ? expectation::unit_wrapped : expectation::unit);
+  expected_.push_back(wrap    ? expectation::unit_wrapped
+                      : piece ? expectation::piece
+                              : expectation::unit);
   if (!co_await write_primary(bytes)) co_return false;
   co_return co_await complete_unit();
 }
@@ -327,18 +409,42 @@ awaitable<std::vector<std::string>> session::tables_to_serialize(const shadow::u
   co_return out;
 }
 
-awaitable<std::optional<bool>> session::table_has_sequence(const std::string& table) {
+awaitable<std::optional<bool>> session::ask_primary(std::string sql) {
   using namespace asio::experimental::awaitable_operators;
-  // Bounded like every wait for the dual-write machinery: on timeout the answer is unknown,
-  // and the caller serialises the table, which is always safe.
+  // Bounded like every wait for the dual-write machinery.
   asio::steady_timer deadline{owner_.context(), runtime_->cfg.shadow.lag_bound};
-  auto probe = co_await (probe_sequence(login_for(primary_is_new_), table) ||
-                         deadline.async_wait(use_nothrow));
-  if (probe.index() != 0) {
-    spdlog::warn("{} sequence probe for {} timed out; serialising its inserts", log_prefix(), table);
-    co_return std::nullopt;
-  }
-  co_return std::get<0>(probe);
+  auto answer = co_await (ask_bool(login_for(primary_is_new_), std::move(sql)) ||
+                          deadline.async_wait(use_nothrow));
+  if (answer.index() != 0) co_return std::nullopt;
+  co_return std::get<0>(answer);
+}
+
+awaitable<std::optional<bool>> session::table_has_sequence(const std::string& table) {
+  // Unknown (timed out, say): the caller serialises the table, which is always safe.
+  auto known = co_await ask_primary(sequence_probe_sql(table));
+  if (!known) spdlog::warn("{} sequence probe for {} failed; serialising its inserts", log_prefix(), table);
+  co_return known;
+}
+
+awaitable<bool> session::primary_waits_for_me(std::int32_t holder) {
+  std::string sql = waits_for_sql(holder, primary_->cancel.process_id);
+  const std::optional<bool> answer = co_await ask_primary(std::move(sql));
+  co_return answer.value_or(false);
+}
+
+awaitable<bool> session::refuse_deadlocked_unit(const std::vector<std::string>& tables) {
+  spdlog::warn("{} deadlock: waiting for the write order on {} while its holder waits on the "
+               "primary for this transaction; the statement fails with 40P01",
+               log_prefix(), fmt::join(tables, ", "));
+  owner_.shared().serialization_deadlocks.fetch_add(1, std::memory_order_relaxed);
+  expected_.push_back(expectation::unit);
+  const std::vector<std::byte> error = simple_query(deadlock_error_sql(tables));
+  const bool sent = co_await write_primary(error);
+  if (!sent) co_return false;
+  const char event = co_await wait_primary_event();
+  if (event == 0) co_return false;
+  (void)units_->take();  // nothing of it ran on the primary: nothing for the shadow
+  co_return true;
 }
 
 awaitable<bool> session::complete_unit() {
@@ -421,7 +527,8 @@ void session::on_dual_message(char type, std::span<const std::byte> body, bool w
       if (whole && type == 'Z') expected_.erase(expected_.begin());
       return;
     case expectation::unit:
-    case expectation::unit_wrapped: {
+    case expectation::unit_wrapped:
+    case expectation::piece: {
       shadow::unit& u = units_->current();
       bool done = false;
       if (whole) {
@@ -437,12 +544,18 @@ void session::on_dual_message(char type, std::span<const std::byte> body, bool w
               clock::now() - sample_->primary_sent);
       }
       if (whole && type == 'G') dual_pending_event_ = 'G';
+      if (whole && type == protocol::backend_type::error_response &&
+          expected_.front() == expectation::piece)
+        piece_failed_ = true;
       if (whole && type == 'Z') {
         if (!done) {
           boundary_.on_ready_for_query(status);
           return;
         }
         const bool wrapped = expected_.front() == expectation::unit_wrapped;
+        // A piece of a split Query that went as planned: the next piece's answer follows.
+        if (expected_.front() == expectation::piece && !piece_failed_ && status == piece_status_)
+          forward = false;
         expected_.erase(expected_.begin());
         if (wrapped) {
           forward = false;  // the client gets the COMMIT's ReadyForQuery instead

@@ -29,7 +29,6 @@ statement_plan plan_statement(std::string_view sql, const plan_options& options)
     part.chain = s.tx_chain;
     part.replayable = s.session_state && !s.transaction_scoped;
     part.creates_object = s.creates_temp_object;
-    plan.parts.push_back(part);
 
     plan.tx_control = plan.tx_control || s.tx != transaction_verb::none;
     plan.commits = plan.commits || s.tx == transaction_verb::commit ||
@@ -41,15 +40,22 @@ statement_plan plan_statement(std::string_view sql, const plan_options& options)
     plan.copy_in = plan.copy_in || s.copy_from_stdin;
     plan.replayable = plan.replayable || part.replayable;
     plan.nondeterministic = plan.nondeterministic || s.nondeterministic;
-    plan.needs_order = plan.needs_order || s.writes_data || s.ddl || s.locking_read ||
-                       s.volatile_call || s.uses_sequence || s.unparseable || s.other_effects;
     for (const auto& t : s.tables_written) {
       const std::string key = t.key();
       const bool listed = std::find(options.serialize_tables.begin(),
                                     options.serialize_tables.end(),
                                     key) != options.serialize_tables.end();
-      if (listed || (options.serialize_sequences && s.uses_sequence && s.writes_data)) add_key(key);
+      if (listed || (options.serialize_sequences && s.uses_sequence && s.writes_data)) {
+        add_key(key);
+        part.serialized = true;
+      }
     }
+    part.begins = s.tx == transaction_verb::begin;
+    part.commits = s.tx == transaction_verb::commit;
+    part.needs_order = s.writes_data || s.ddl || s.locking_read || s.volatile_call ||
+                       s.uses_sequence || s.unparseable || s.other_effects;
+    plan.needs_order = plan.needs_order || part.needs_order;
+    plan.parts.push_back(part);
   }
   // A text that opens or ends transactions itself is never wrapped (its own COMMIT is held
   // instead), and neither is session state alone: SET needs no cross-session order.

@@ -43,6 +43,10 @@ struct statement_plan {
     bool chain = false;             ///< ... AND CHAIN: the next transaction starts at once
     bool replayable = false;        ///< session state a fresh connection needs (see above)
     bool creates_object = false;    ///< CREATE TEMP TABLE/VIEW/SEQUENCE, SELECT INTO TEMP
+    bool begins = false;            ///< BEGIN / START TRANSACTION
+    bool commits = false;           ///< COMMIT / END (AND CHAIN too)
+    bool needs_order = false;       ///< a write whose order across sessions matters
+    bool serialized = false;        ///< has serialize_keys of its own (see above)
   };
   std::vector<part> parts;
 };

@@ -16,6 +16,7 @@
 
 #include "compare/nondeterminism.hpp"
 #include "protocol/frame_decoder.hpp"
+#include "shadow/query_split.hpp"
 #include "shadow/redaction.hpp"
 #include "shadow/reply_tracker.hpp"
 #include "shadow/statement_plan.hpp"
@@ -108,6 +109,11 @@ class unit_builder {
   /// the primary must receive: the frame itself, or a rewritten one.
   step add(const protocol::frame& f, std::span<const std::byte> wire,
            std::vector<std::byte>& forward);
+  /// The pieces ordered mode runs a Query text as (query_split.hpp); empty: run it whole.
+  [[nodiscard]] std::vector<query_piece> split_for_order(std::string_view sql,
+                                                         char transaction_status) {
+    return shadow::split_for_order(sql, *plan_for(sql).plan, transaction_status);
+  }
   [[nodiscard]] unit& current() noexcept { return unit_; }
   [[nodiscard]] bool empty() const noexcept { return unit_.messages.empty(); }
   /// Hands the finished unit out and starts a new one; records what a fresh connection must

@@ -182,8 +182,14 @@ class contention_session {
     const std::string s = std::to_string(id_), n = std::to_string(i), r = std::to_string(row);
     const std::string val = std::to_string(id_ * 1000 + i), who = "s" + s;
     switch ((id_ + i) % 8) {
-      case 0:  // autocommit, simple protocol
-        ok("UPDATE hot SET v = " + val + ", who = '" + who + "', hits = hits + 1 WHERE id = " + r);
+      case 0:  // autocommit, simple protocol; or a whole transaction in one Query string
+        if (i % 16 < 8) {
+          ok("UPDATE hot SET v = " + val + ", who = '" + who + "', hits = hits + 1 WHERE id = " + r);
+        } else {
+          ok("BEGIN; UPDATE hot SET v = " + val + ", who = '" + who +
+             "', hits = hits + 1 WHERE id = " + r + "; INSERT INTO ser (session, n, note) VALUES (" +
+             s + ", " + n + ", 'one string'); COMMIT");
+        }
         ++hits_;
         break;
       case 1:  // explicit transaction, extended protocol (unnamed statements)

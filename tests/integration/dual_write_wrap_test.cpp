@@ -5,7 +5,9 @@
 // proxy's COMMIT runs (deferred triggers' notices, the session's own notifications) reaches
 // the client. The sequence probe never waits for the session's own locks, a COMMIT AND CHAIN
 // of a failed transaction chains on the shadow too, and a concurrent index build that failed
-// on its data is repeated there. Suite `dual_write`, so that the phase-1 rerun of the whole
+// on its data is repeated there. A whole transaction sent as one Query string has its COMMIT
+// held like a separate one, and answers as PostgreSQL would. A deadlock through the proxy's
+// write order for serial inserts ends as PostgreSQL ends one, with 40P01. Suite `dual_write`, so that the phase-1 rerun of the whole
 // binary (integration_dual_relay) leaves these out as well.
 #include <gtest/gtest.h>
 
@@ -170,6 +172,132 @@ TEST(dual_write, divergence_record_of_a_wrapped_write_carries_the_differing_tags
   const std::string log{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
   EXPECT_NE(log.find(R"("primary":{"tag":"UPDATE 2")"), std::string::npos) << log;
   EXPECT_NE(log.find(R"("shadow":{"tag":"UPDATE 1")"), std::string::npos) << log;
+}
+
+// `BEGIN; UPDATE ...; COMMIT` in one Query string: the proxy runs it as two texts so that
+// the COMMIT waits, like a separate one, until the shadow holds the transaction's row locks.
+// Here NEW's row is locked by another transaction: the primary must not commit meanwhile
+// (a conflicting write of another session could otherwise reach NEW first).
+TEST(dual_write, commit_inside_a_multi_statement_query_waits_for_the_shadow) {
+  DW_SKIP_WITHOUT_PROXY();
+  wrap_case w{"dw_wrap_multi_hold", "CREATE TABLE r (id int PRIMARY KEY, v int); INSERT INTO r VALUES (1, 0)"};
+  const pg_conn blocker = pg_connect(w.on_new());
+  pg_exec(blocker.get(), "BEGIN");
+  pg_exec(blocker.get(), "SELECT v FROM r WHERE id = 1 FOR UPDATE");
+  send_query(w.conn.get(), "BEGIN; UPDATE r SET v = 7 WHERE id = 1; COMMIT; SELECT v FROM r WHERE id = 1");
+  const std::string waiting =
+      "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+      "wait_event_type = 'Lock' AND query LIKE '%UPDATE r SET v = 7%'";
+  ASSERT_EQ(wait_for_count(w.on_new(), waiting, 1, 10s), 1);
+  // The shadow waits on NEW; the client's transaction is still open on OLD.
+  const std::string old_info = old_cluster().admin_conninfo(w.db);
+  EXPECT_EQ(pg_value(old_info, "SELECT v FROM r WHERE id = 1"), "0");
+  const auto early = await_query(w.conn.get(), 200ms);
+  EXPECT_FALSE(early.finished) << "the primary committed before the shadow ran the UPDATE";
+  pg_exec(blocker.get(), "ROLLBACK");
+  const auto done = await_query(w.conn.get(), 10s);
+  ASSERT_TRUE(done.finished);
+  EXPECT_TRUE(done.ok) << done.message;
+  EXPECT_EQ(done.value, "7");  // the answer of the last statement, after the COMMIT
+  EXPECT_EQ(PQtransactionStatus(w.conn.get()), PQTRANS_IDLE);
+  EXPECT_EQ(pg_value(old_info, "SELECT v FROM r WHERE id = 1"), "7");
+  EXPECT_EQ(wait_for_count(w.on_new(), "SELECT v FROM r WHERE id = 1", 7, 10s), 7);
+  EXPECT_TRUE(no_divergence(w.proxy.status()));
+}
+
+// Split or not, the client sees what PostgreSQL answers to the whole text: a failure before
+// the COMMIT skips the rest (the transaction stays open and failed), and an error after it
+// reports its position in the whole text.
+TEST(dual_write, a_split_multi_statement_query_answers_as_the_whole_text_would) {
+  DW_SKIP_WITHOUT_PROXY();
+  wrap_case w{"dw_wrap_multi_answer", "CREATE TABLE r (a int)"};
+  const pg_conn direct = pg_connect(old_cluster().admin_conninfo(w.db));
+  const std::string failing_head = "BEGIN; INSERT INTO r VALUES (1); SELECT 1 / 0; COMMIT; INSERT INTO r VALUES (2)";
+  const std::string failing_tail = "BEGIN; INSERT INTO r VALUES (3); COMMIT; SELECT nosuch FROM r";
+  for (PGconn* c : {direct.get(), w.conn.get()}) {
+    const pg_result head{PQexec(c, failing_head.c_str())};
+    EXPECT_EQ(sqlstate_of(head.get()), "22012");
+    EXPECT_EQ(PQtransactionStatus(c), PQTRANS_INERROR);
+    pg_exec(c, "ROLLBACK");
+    const pg_result tail{PQexec(c, failing_tail.c_str())};
+    EXPECT_EQ(sqlstate_of(tail.get()), "42703");
+    const char* position = PQresultErrorField(tail.get(), PG_DIAG_STATEMENT_POSITION);
+    ASSERT_NE(position, nullptr);
+    EXPECT_EQ(std::string{position}, std::to_string(failing_tail.find("nosuch") + 1));
+    EXPECT_EQ(PQtransactionStatus(c), PQTRANS_IDLE);
+  }
+  // Row 3 was committed twice (directly and through the proxy); 1 and 2 never.
+  EXPECT_EQ(pg_value(direct.get(), "SELECT string_agg(a::text, ',' ORDER BY a) FROM r"), "3,3");
+  EXPECT_EQ(wait_for_count(w.on_new(), "SELECT count(*) FROM r", 1, 10s), 1);
+  EXPECT_EQ(pg_value(w.on_new(), "SELECT string_agg(a::text, ',' ORDER BY a) FROM r"), "3");
+  EXPECT_TRUE(no_divergence(w.proxy.status()));
+}
+
+// Inserts into a table with a serial column run one at a time (shadow.serialize_sequences),
+// under a lock PostgreSQL cannot see. B's text is one implicit transaction, so the proxy
+// cannot cut it into pieces: it takes that lock for its INSERT and then waits on the primary
+// for A's row lock; A then inserts into the same table and waits for B's lock. Neither side
+// alone would deadlock, so the proxy must find the cycle and fail A as PostgreSQL fails one
+// side of a deadlock; B then completes, and OLD and NEW agree.
+TEST(dual_write, a_deadlock_through_the_serialised_insert_order_fails_one_side_with_40p01) {
+  DW_SKIP_WITHOUT_PROXY();
+  wrap_case w{"dw_wrap_deadlock",
+              "CREATE TABLE hot (id int PRIMARY KEY, v int); INSERT INTO hot VALUES (1, 0);"
+              "CREATE TABLE ser (id serial PRIMARY KEY, who text)"};
+  const pg_conn b = pg_connect(w.proxy.conninfo());
+  pg_exec(w.conn.get(), "BEGIN");
+  pg_exec(w.conn.get(), "UPDATE hot SET v = 1 WHERE id = 1");
+  send_query(b.get(), "INSERT INTO ser (who) VALUES ('b'); UPDATE hot SET v = 2 WHERE id = 1");
+  const std::string old_info = old_cluster().admin_conninfo(w.db);
+  const std::string b_waits =
+      "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+      "wait_event_type = 'Lock' AND query LIKE '%SET v = 2%'";
+  ASSERT_EQ(wait_for_count(old_info, b_waits, 1, 10s), 1);
+  const auto a = timed_query(w.conn.get(), "INSERT INTO ser (who) VALUES ('a')", 20s);
+  ASSERT_TRUE(a.finished) << "the deadlock was not broken";
+  EXPECT_EQ(a.sqlstate, "40P01") << a.message;
+  EXPECT_EQ(PQtransactionStatus(w.conn.get()), PQTRANS_INERROR);
+  pg_exec(w.conn.get(), "ROLLBACK");
+  const auto done = await_query(b.get(), 20s);
+  ASSERT_TRUE(done.finished);
+  EXPECT_TRUE(done.ok) << done.message;
+  const std::string rows = "SELECT string_agg(id || ':' || who, ',' ORDER BY id) FROM ser";
+  EXPECT_EQ(pg_value(old_info, rows), "1:b");
+  EXPECT_EQ(wait_for_count(w.on_new(), "SELECT count(*) FROM ser", 1, 10s), 1);
+  EXPECT_EQ(pg_value(w.on_new(), rows), "1:b");
+  EXPECT_EQ(pg_value(w.on_new(), "SELECT v FROM hot"), "2");
+  EXPECT_TRUE(no_divergence(w.proxy.status()));
+}
+
+// The same two sessions, but B sends a whole explicit transaction: the proxy runs its
+// INSERT as a piece of its own, so B holds no write order while its UPDATE waits, and A's
+// INSERT goes through as it would without the proxy.
+TEST(dual_write, a_transaction_in_one_query_holds_no_write_order_while_it_waits) {
+  DW_SKIP_WITHOUT_PROXY();
+  wrap_case w{"dw_wrap_no_deadlock",
+              "CREATE TABLE hot (id int PRIMARY KEY, v int); INSERT INTO hot VALUES (1, 0);"
+              "CREATE TABLE ser (id serial PRIMARY KEY, who text)"};
+  const pg_conn b = pg_connect(w.proxy.conninfo());
+  pg_exec(w.conn.get(), "BEGIN");
+  pg_exec(w.conn.get(), "UPDATE hot SET v = 1 WHERE id = 1");
+  send_query(b.get(), "BEGIN; UPDATE hot SET v = 2 WHERE id = 1; INSERT INTO ser (who) VALUES ('b'); COMMIT");
+  const std::string old_info = old_cluster().admin_conninfo(w.db);
+  const std::string b_waits =
+      "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+      "wait_event_type = 'Lock' AND query LIKE '%SET v = 2%'";
+  ASSERT_EQ(wait_for_count(old_info, b_waits, 1, 10s), 1);
+  const auto a = timed_query(w.conn.get(), "INSERT INTO ser (who) VALUES ('a')", 20s);
+  ASSERT_TRUE(a.finished);
+  EXPECT_TRUE(a.ok) << a.message;
+  pg_exec(w.conn.get(), "COMMIT");
+  const auto done = await_query(b.get(), 20s);
+  ASSERT_TRUE(done.finished);
+  EXPECT_TRUE(done.ok) << done.message;
+  const std::string rows = "SELECT string_agg(id || ':' || who, ',' ORDER BY id) FROM ser";
+  EXPECT_EQ(pg_value(old_info, rows), "1:a,2:b");
+  EXPECT_EQ(wait_for_count(w.on_new(), "SELECT count(*) FROM ser", 2, 10s), 2);
+  EXPECT_EQ(pg_value(w.on_new(), rows), "1:a,2:b");
+  EXPECT_TRUE(no_divergence(w.proxy.status()));
 }
 
 }  // namespace
