@@ -28,7 +28,7 @@ Usage: bench/dual_write.sh [options]
   -r, --rounds N         interleaved rounds (default 2)
   -c, --clients N        pgbench clients (default 16)
   -j, --jobs N           pgbench threads (default 2)
-  -s, --scale N          pgbench scale factor (default 1)
+  -s, --scale N          pgbench scale factor (default: the number of clients)
       --warmup SEC       unmeasured run per target before round 1 (default 2, 0 = none)
       --skip-pgpool      no pgpool-II target
       --skip-flip        no flip measurement
@@ -42,7 +42,7 @@ DW_DWCTL_BIN=/path/to/dwctl likewise (default: the dwctl beside DW_PROXY_BIN's b
 USAGE
 }
 
-duration=20 rounds=2 clients=16 jobs=2 scale=1 warmup=2 flip_gap=4 proxy_threads=''
+duration=20 rounds=2 clients=16 jobs=2 scale='' warmup=2 flip_gap=4 proxy_threads=''
 proxy_phase=1 skip_pgpool=0 skip_flip=0
 while (($#)); do
   case $1 in
@@ -62,6 +62,9 @@ while (($#)); do
   esac
   shift
 done
+# pgbench's documentation: a scale below the client count mostly measures contention on
+# pgbench_branches' few rows (at scale 1, every transaction updates the one branch row).
+scale=${scale:-$clients}
 for n in "$duration" "$rounds" "$clients" "$jobs" "$scale" "$warmup" "$flip_gap" "$proxy_phase" \
   ${proxy_threads:+"$proxy_threads"}; do
   [[ $n =~ ^[0-9]+$ ]] || dw_die "expected a number, got '$n'"
