@@ -118,11 +118,11 @@ class session : public std::enable_shared_from_this<session> {
   /// tables with serial/identity columns (asked of the primary's catalog once per table).
   awaitable<std::vector<std::string>> tables_to_serialize(const shadow::unit& u);
   awaitable<std::optional<bool>> table_has_sequence(const std::string& table);
-  /// One boolean question to the primary on a connection of its own, bounded by the lag
-  /// bound; nullopt: no answer.
-  awaitable<std::optional<bool>> ask_primary(std::string sql);
-  /// Whether the primary backend `holder` waits, directly or not, for this session's own.
-  awaitable<bool> primary_waits_for_me(std::int32_t holder);
+  /// One question to the primary on a connection of its own, bounded by the lag bound: the
+  /// first column of the first row ("" for NULL); nullopt: no answer.
+  awaitable<std::optional<std::string>> ask_primary(std::string sql);
+  /// The primary backends that backend `holder` waits for, directly or not.
+  awaitable<std::optional<std::vector<std::int32_t>>> primary_blockers_of(std::int32_t holder);
   /// The unit would deadlock on the proxy's table lock (table_locks.hpp): the primary raises
   /// 40P01 in its place, and the client gets that answer.
   awaitable<bool> refuse_deadlocked_unit(const std::vector<std::string>& tables);

@@ -7,6 +7,7 @@
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
+#include <charconv>
 #include <functional>
 #include <random>
 
@@ -54,13 +55,28 @@ std::string sequence_probe_sql(const std::string& table) {
       sql_literal(table));
 }
 
-// Whether backend `holder` waits, directly or through a chain of others, for backend `me`.
-std::string waits_for_sql(std::int32_t holder, std::int32_t me) {
+// The backends that backend `holder` waits for, directly or through a chain of others, as
+// "pid,pid,..." (empty: none).
+std::string blockers_sql(std::int32_t holder) {
   return fmt::format(
       "WITH RECURSIVE waits(pid) AS (SELECT pg_catalog.unnest(pg_catalog.pg_blocking_pids({0})) "
       "UNION SELECT pg_catalog.unnest(pg_catalog.pg_blocking_pids(w.pid)) FROM waits w) "
-      "SELECT {1} IN (SELECT pid FROM waits)",
-      holder, me);
+      "SELECT COALESCE(pg_catalog.string_agg(pid::pg_catalog.text, ','), '') FROM waits",
+      holder);
+}
+
+std::optional<std::vector<std::int32_t>> parse_pids(std::string_view text) {
+  std::vector<std::int32_t> pids;
+  while (!text.empty()) {
+    const auto comma = text.find(',');
+    const std::string_view item = text.substr(0, comma);
+    std::int32_t pid = 0;
+    const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), pid);
+    if (ec != std::errc{} || end != item.data() + item.size()) return std::nullopt;
+    pids.push_back(pid);
+    text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+  }
+  return pids;
 }
 
 // What the primary runs instead of a unit that would deadlock on the proxy's table lock: an
@@ -80,22 +96,25 @@ std::string deadlock_error_sql(const std::vector<std::string>& tables) {
                   ", held by a statement that waits for this transaction's locks."));
 }
 
-// One boolean question to the primary, on a connection of its own (asked inside the
-// client's transaction, a failure would abort it). nullopt: no answer.
-awaitable<std::optional<bool>> ask_bool(backend_login login, std::string sql) {
+// One question to the primary, on a connection of its own (asked inside the client's
+// transaction, a failure would abort it): the first column of the first row ("" for NULL).
+// nullopt: no answer.
+awaitable<std::optional<std::string>> ask_text(backend_login login, std::string sql) {
   backend_outcome outcome = co_await connect_backend(login);
   if (!outcome.connection) co_return std::nullopt;
   stream& io = *outcome.connection->io;
   std::vector<std::byte> carry = std::move(outcome.connection->leftover);
   if (co_await io.write(simple_query(sql))) co_return std::nullopt;
-  std::optional<bool> answer;
+  std::optional<std::string> answer;
   const bool answered = co_await read_until_ready(io, 1, carry, [&answer](const protocol::frame& f) {
-    if (f.type != 'D') return;
+    if (f.type != 'D' || answer) return;
     auto row = protocol::decode_backend(f);
     if (!row) return;
-    if (const auto* d = std::get_if<protocol::data_row>(&*row);
-        d && d->columns.size() == 1 && d->columns[0])
-      answer = !d->columns[0]->empty() && (*d->columns[0])[0] == std::byte{'t'};
+    if (const auto* d = std::get_if<protocol::data_row>(&*row); d && !d->columns.empty()) {
+      const auto& value = d->columns[0];
+      answer = value ? std::string{reinterpret_cast<const char*>(value->data()), value->size()}
+                     : std::string{};
+    }
   });
   send_terminate(io);
   io.close();
@@ -358,10 +377,10 @@ awaitable<bool> session::run_unit(std::vector<std::byte> bytes, bool piece) {
   if (shadowed && ordered && !u.serialize_keys.empty()) {
     std::vector<std::string> tables = co_await tables_to_serialize(u);
     if (state_ == session_state::closing) co_return false;
-    // A member coroutine behind a plain lambda, held in a named variable: GCC 12 mishandles
-    // capturing coroutine lambdas, and temporaries with destructors in a co_await operand.
+    // Named, not a temporary in the co_await operand: GCC 12 corrupted coroutine frames with
+    // such temporaries here (see refuse_deadlocked_unit).
     table_locks::deadlock_check waits_for_me = [this](std::int32_t holder) {
-      return primary_waits_for_me(holder);
+      return primary_blockers_of(holder);
     };
     const bool locked = co_await owner_.shared().locks->lock(tables, primary_->cancel.process_id,
                                                             std::move(waits_for_me));
@@ -409,11 +428,11 @@ awaitable<std::vector<std::string>> session::tables_to_serialize(const shadow::u
   co_return out;
 }
 
-awaitable<std::optional<bool>> session::ask_primary(std::string sql) {
+awaitable<std::optional<std::string>> session::ask_primary(std::string sql) {
   using namespace asio::experimental::awaitable_operators;
   // Bounded like every wait for the dual-write machinery.
   asio::steady_timer deadline{owner_.context(), runtime_->cfg.shadow.lag_bound};
-  auto answer = co_await (ask_bool(login_for(primary_is_new_), std::move(sql)) ||
+  auto answer = co_await (ask_text(login_for(primary_is_new_), std::move(sql)) ||
                           deadline.async_wait(use_nothrow));
   if (answer.index() != 0) co_return std::nullopt;
   co_return std::get<0>(answer);
@@ -421,15 +440,20 @@ awaitable<std::optional<bool>> session::ask_primary(std::string sql) {
 
 awaitable<std::optional<bool>> session::table_has_sequence(const std::string& table) {
   // Unknown (timed out, say): the caller serialises the table, which is always safe.
-  auto known = co_await ask_primary(sequence_probe_sql(table));
-  if (!known) spdlog::warn("{} sequence probe for {} failed; serialising its inserts", log_prefix(), table);
-  co_return known;
+  std::string sql = sequence_probe_sql(table);
+  const std::optional<std::string> answer = co_await ask_primary(std::move(sql));
+  if (!answer) {
+    spdlog::warn("{} sequence probe for {} failed; serialising its inserts", log_prefix(), table);
+    co_return std::nullopt;
+  }
+  co_return *answer == "t";
 }
 
-awaitable<bool> session::primary_waits_for_me(std::int32_t holder) {
-  std::string sql = waits_for_sql(holder, primary_->cancel.process_id);
-  const std::optional<bool> answer = co_await ask_primary(std::move(sql));
-  co_return answer.value_or(false);
+awaitable<std::optional<std::vector<std::int32_t>>> session::primary_blockers_of(std::int32_t holder) {
+  std::string sql = blockers_sql(holder);
+  const std::optional<std::string> answer = co_await ask_primary(std::move(sql));
+  if (!answer) co_return std::nullopt;
+  co_return parse_pids(*answer);
 }
 
 awaitable<bool> session::refuse_deadlocked_unit(const std::vector<std::string>& tables) {
@@ -438,6 +462,8 @@ awaitable<bool> session::refuse_deadlocked_unit(const std::vector<std::string>& 
                log_prefix(), fmt::join(tables, ", "));
   owner_.shared().serialization_deadlocks.fetch_add(1, std::memory_order_relaxed);
   expected_.push_back(expectation::unit);
+  // Built before the co_await: with these nested temporaries inside its operand, GCC 12
+  // resumed this coroutine at an invalid point (SIGILL).
   const std::vector<std::byte> error = simple_query(deadlock_error_sql(tables));
   const bool sent = co_await write_primary(error);
   if (!sent) co_return false;

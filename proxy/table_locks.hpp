@@ -6,9 +6,11 @@
 //
 // PostgreSQL cannot see these locks, so it cannot see a deadlock that runs through one: the
 // holder's statement waits on the primary for a row lock of the waiter's transaction, while
-// the waiter waits here for the holder. A waiter therefore asks, every check_interval, whether
-// the holder's backend waits for its own (deadlock_check); if so it gives up, and the session
-// fails its statement as PostgreSQL fails one side of a deadlock.
+// the waiter waits here for the holder. So once per check_interval per contended key, one
+// of its waiters asks the primary which backends the holder waits for (deadlock_check); each
+// waiter looks for its own backend in that answer, and a waiter that finds it gives up, and
+// its session fails the statement as PostgreSQL fails one side of a deadlock. One question
+// per key, not per waiter: a long queue must not become a stream of connections.
 #pragma once
 
 #include <chrono>
@@ -17,9 +19,11 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "proxy/asio.hpp"
 
@@ -27,10 +31,13 @@ namespace dw::proxy {
 
 class table_locks {
  public:
-  /// Whether the primary backend `holder_pid` waits, directly or through others, for the
-  /// asking session's own backend. Unknown counts as no.
-  using deadlock_check = std::function<awaitable<bool>(std::int32_t holder_pid)>;
-  static constexpr std::chrono::milliseconds check_interval{1000};  // PostgreSQL's deadlock_timeout
+  /// The primary backends that backend `holder_pid` waits for, directly or through others;
+  /// nullopt: no answer (counts as no cycle).
+  using deadlock_check =
+      std::function<awaitable<std::optional<std::vector<std::int32_t>>>(std::int32_t holder_pid)>;
+  /// PostgreSQL's own deadlock_timeout by default.
+  explicit table_locks(std::chrono::milliseconds check_interval = std::chrono::milliseconds{1000})
+      : check_interval_{check_interval} {}
 
   /// Takes every lock in `keys` (sorted, so that all sessions take them in one order) for the
   /// session whose primary backend is `my_pid`. False: a deadlock was found, and no lock is
@@ -49,9 +56,19 @@ class table_locks {
   struct entry {
     std::int32_t holder_pid = 0;
     std::deque<std::shared_ptr<waiter>> waiters;
+    // The last answer to deadlock_check for this key, shared by its waiters.
+    bool asking = false;
+    std::int32_t answered_holder = 0;
+    std::chrono::steady_clock::time_point answered_at{};
+    std::vector<std::int32_t> holder_waits_for;
   };
+  /// What a waiter does after a wait: nothing new to learn, ask the primary, or give up.
+  enum class verdict : std::uint8_t { wait, ask, cycle };
+  verdict judge(entry& e, std::int32_t my_pid);
   awaitable<bool> lock_one(const std::string& key, std::int32_t my_pid, const deadlock_check& check);
+  bool give_up(const std::string& key, const std::shared_ptr<waiter>& me);
 
+  std::chrono::milliseconds check_interval_;
   std::mutex mutex_;
   std::unordered_map<std::string, entry> entries_;  // present: held
 };
