@@ -515,6 +515,8 @@ awaitable<bool> session::finish_unit(bool wrapped) {
     job.bytes.insert(job.bytes.begin(), begin.bytes.begin(), begin.bytes.end());
     job.types.insert(job.types.begin(), 'Q');
     job.expected.insert(job.expected.begin(), begin.expected.front());
+    job.wrapped = true;
+    (void)shadow_->take_wrapped_rollback();  // an earlier write's verdict never applies here
     shadow_->enqueue(std::move(job), phase);
     co_await shadow_->wait_caught_up(bound(), phase);
   } else if (shadowed) {
@@ -530,10 +532,12 @@ awaitable<bool> session::finish_unit(bool wrapped) {
   expected_.push_back(succeeded ? expectation::commit : expectation::rollback);
   if (!co_await write_primary(simple_query(succeeded ? "COMMIT" : "ROLLBACK"))) co_return false;
   if (co_await wait_primary_event() == 0) co_return false;
-  if (succeeded && shadow_ && shadow_->connected())
-    shadow_->enqueue(commit_failed_ ? shadow::make_control_job("ROLLBACK", "ROLLBACK")
-                                    : shadow::make_control_job("COMMIT", "COMMIT"),
+  if (succeeded && shadow_ && shadow_->connected()) {
+    const bool undo = shadow_->take_wrapped_rollback() || commit_failed_;
+    shadow_->enqueue(undo ? shadow::make_control_job("ROLLBACK", "ROLLBACK")
+                          : shadow::make_control_job("COMMIT", "COMMIT"),
                      phase);
+  }
   co_return true;
 }
 

@@ -77,6 +77,10 @@ class shadow_link : public std::enable_shared_from_this<shadow_link> {
                                               int phase);
 
   [[nodiscard]] bool diverged() const noexcept { return diverged_; }
+  /// The last wrapped write changed rows only on the shadow (only_shadow_changed_rows; still
+  /// a divergence): the session rolls the shadow's transaction back instead of committing
+  /// it, so both sides end as the primary did. Reading clears it.
+  [[nodiscard]] bool take_wrapped_rollback() noexcept { return std::exchange(wrapped_rollback_, false); }
   /// The operator's `dwctl ack`: clears the mark. True when there was one.
   bool acknowledge() noexcept;
   /// The session is done with its shadow (client gone, or the phase dropped the shadow): the
@@ -152,6 +156,7 @@ class shadow_link : public std::enable_shared_from_this<shadow_link> {
   std::size_t sent_ = 0;  // jobs at the queue's front already written to the shadow
   std::uint64_t generation_ = 0;  // bumped per connection: a stale drainer stops
   bool diverged_ = false;
+  bool wrapped_rollback_ = false;  // see take_wrapped_rollback()
   bool in_failed_transaction_ = false;
   bool finishing_ = false;
   bool finishing_counted_ = false;

@@ -1,5 +1,8 @@
 #include "shadow/reply_tracker.hpp"
 
+#include <charconv>
+#include <utility>
+
 #include "protocol/error_fields.hpp"
 
 namespace dw::shadow {
@@ -37,6 +40,31 @@ std::string command_tag(std::span<const std::byte> body) {
     tag.push_back(static_cast<char>(b));
   }
   return tag;
+}
+
+namespace {
+
+// The verb of a write's tag and its row count (the last number); nullopt for other tags.
+std::optional<std::pair<std::string_view, std::uint64_t>> write_count(std::string_view tag) {
+  const auto space = tag.find(' ');
+  const auto last = tag.rfind(' ');
+  if (space == std::string_view::npos) return std::nullopt;
+  const std::string_view verb = tag.substr(0, space);
+  if (verb != "UPDATE" && verb != "DELETE" && verb != "INSERT" && verb != "MERGE") return std::nullopt;
+  const std::string_view digits = tag.substr(last + 1);
+  std::uint64_t n = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+  if (ec != std::errc{} || end != digits.data() + digits.size()) return std::nullopt;
+  return std::pair{verb, n};
+}
+
+}  // namespace
+
+bool only_shadow_changed_rows(std::string_view primary_tag, std::string_view shadow_tag) {
+  const auto primary = write_count(primary_tag);
+  const auto shadow = write_count(shadow_tag);
+  return primary && shadow && primary->first == shadow->first && primary->second == 0 &&
+         shadow->second > 0;
 }
 
 void reply_tracker::expect(char client_type) {

@@ -10,6 +10,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace dw::shadow {
@@ -65,5 +66,12 @@ class reply_tracker {
 
 /// "INSERT 0 1" etc., as the backend wrote it (without the NUL).
 [[nodiscard]] std::string command_tag(std::span<const std::byte> body);
+
+/// The same write (UPDATE, DELETE, INSERT, MERGE) changed no row on the primary and some
+/// on the shadow: "UPDATE 0" against "UPDATE 1". An UPDATE or DELETE does so when the row's
+/// INSERT, by another session, was still in flight on the primary but had committed on the
+/// shadow by the time the shadow ran it (finding nothing takes no lock to order it by).
+[[nodiscard]] bool only_shadow_changed_rows(std::string_view primary_tag,
+                                            std::string_view shadow_tag);
 
 }  // namespace dw::shadow

@@ -77,6 +77,9 @@ struct shadow_job {
   /// False for work whose answers say nothing about divergence (state replays, sequence
   /// catch-ups): it is run and its answers are read, not compared.
   bool compare_answers = true;
+  /// An autocommit write the session wrapped in BEGIN (ordered mode): the session ends the
+  /// shadow's transaction itself, and may roll it back (shadow_link::take_wrapped_rollback).
+  bool wrapped = false;
   /// A sampled read (read_sample.hpp): the shadow's answer goes to its differ, after
   /// `sample_ready_skip` ReadyForQuery messages (a savepoint's) and up to the next one.
   std::shared_ptr<read_sample> sample;

@@ -272,5 +272,17 @@ TEST(reply_tracker, command_tag_stops_at_nul) {
   EXPECT_EQ(command_tag({}), "");
 }
 
+TEST(reply_tracker, only_shadow_changed_rows_needs_the_same_write_with_none_on_the_primary) {
+  EXPECT_TRUE(only_shadow_changed_rows("UPDATE 0", "UPDATE 1"));
+  EXPECT_TRUE(only_shadow_changed_rows("DELETE 0", "DELETE 3"));
+  EXPECT_TRUE(only_shadow_changed_rows("INSERT 0 0", "INSERT 0 1"));
+  EXPECT_FALSE(only_shadow_changed_rows("UPDATE 1", "UPDATE 0"));  // the primary changed rows
+  EXPECT_FALSE(only_shadow_changed_rows("UPDATE 1", "UPDATE 2"));
+  EXPECT_FALSE(only_shadow_changed_rows("UPDATE 0", "DELETE 1"));  // not the same write
+  EXPECT_FALSE(only_shadow_changed_rows("SELECT 0", "SELECT 1"));  // not a write
+  EXPECT_FALSE(only_shadow_changed_rows("UPDATE", "UPDATE 1"));
+  EXPECT_FALSE(only_shadow_changed_rows("UPDATE 0", "UPDATE x"));
+}
+
 }  // namespace
 }  // namespace dw::shadow
