@@ -233,40 +233,62 @@ TEST(dual_write, a_split_multi_statement_query_answers_as_the_whole_text_would) 
   EXPECT_TRUE(no_divergence(w.proxy.status()));
 }
 
-// Inserts into a table with a serial column run one at a time (shadow.serialize_sequences),
-// under a lock PostgreSQL cannot see. B's text is one implicit transaction, so the proxy
-// cannot cut it into pieces: it takes that lock for its INSERT and then waits on the primary
-// for A's row lock; A then inserts into the same table and waits for B's lock. Neither side
-// alone would deadlock, so the proxy must find the cycle and fail A as PostgreSQL fails one
-// side of a deadlock; B then completes, and OLD and NEW agree.
+// Two proxy sessions around a table with a serial column, whose inserts run one at a time
+// (shadow.serialize_sequences) under a lock PostgreSQL cannot see. A holds hot row 1 in an
+// open transaction; B sends a text that updates that row, and waits for A on the primary.
+struct serial_insert_race {
+  serial_insert_race(const std::string& name, const std::string& b_text)
+      : w{name,
+          "CREATE TABLE hot (id int PRIMARY KEY, v int); INSERT INTO hot VALUES (1, 0);"
+          "CREATE TABLE ser (id serial PRIMARY KEY, who text)"},
+        b{pg_connect(w.proxy.conninfo())},
+        old_info{old_cluster().admin_conninfo(w.db)} {
+    pg_exec(w.conn.get(), "BEGIN");
+    pg_exec(w.conn.get(), "UPDATE hot SET v = 1 WHERE id = 1");
+    send_query(b.get(), b_text);
+    const std::string b_waits =
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+        "wait_event_type = 'Lock' AND query LIKE '%SET v = 2%'";
+    b_waiting = wait_for_count(old_info, b_waits, 1, 10s) == 1;
+  }
+  // The rows of `ser` as "id:who,...", on OLD and (once it has `count` of them) on NEW.
+  [[nodiscard]] std::string rows_on_old() const { return pg_value(old_info, rows_sql); }
+  [[nodiscard]] std::string rows_on_new(long count) const {
+    EXPECT_EQ(wait_for_count(w.on_new(), "SELECT count(*) FROM ser", count, 10s), count);
+    return pg_value(w.on_new(), rows_sql);
+  }
+
+  static constexpr const char* rows_sql =
+      "SELECT string_agg(id || ':' || who, ',' ORDER BY id) FROM ser";
+  wrap_case w;  // its client is A
+  pg_conn b;
+  std::string old_info;
+  bool b_waiting = false;  ///< B's text reached the primary and waits there for A
+};
+
+// B's text is one implicit transaction, so the proxy cannot cut it into pieces: it takes the
+// serial-insert lock for its INSERT and then waits on the primary for A's row lock; A then
+// inserts into the same table and waits for B's lock. Neither side alone would deadlock, so
+// the proxy must find the cycle and fail A as PostgreSQL fails one side of a deadlock; B then
+// completes, and OLD and NEW agree.
 TEST(dual_write, a_deadlock_through_the_serialised_insert_order_fails_one_side_with_40p01) {
   DW_SKIP_WITHOUT_PROXY();
-  wrap_case w{"dw_wrap_deadlock",
-              "CREATE TABLE hot (id int PRIMARY KEY, v int); INSERT INTO hot VALUES (1, 0);"
-              "CREATE TABLE ser (id serial PRIMARY KEY, who text)"};
-  const pg_conn b = pg_connect(w.proxy.conninfo());
-  pg_exec(w.conn.get(), "BEGIN");
-  pg_exec(w.conn.get(), "UPDATE hot SET v = 1 WHERE id = 1");
-  send_query(b.get(), "INSERT INTO ser (who) VALUES ('b'); UPDATE hot SET v = 2 WHERE id = 1");
-  const std::string old_info = old_cluster().admin_conninfo(w.db);
-  const std::string b_waits =
-      "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
-      "wait_event_type = 'Lock' AND query LIKE '%SET v = 2%'";
-  ASSERT_EQ(wait_for_count(old_info, b_waits, 1, 10s), 1);
-  const auto a = timed_query(w.conn.get(), "INSERT INTO ser (who) VALUES ('a')", 20s);
-  ASSERT_TRUE(a.finished) << "the deadlock was not broken";
-  EXPECT_EQ(a.sqlstate, "40P01") << a.message;
-  EXPECT_EQ(PQtransactionStatus(w.conn.get()), PQTRANS_INERROR);
-  pg_exec(w.conn.get(), "ROLLBACK");
-  const auto done = await_query(b.get(), 20s);
+  serial_insert_race r{"dw_wrap_deadlock",
+                       "INSERT INTO ser (who) VALUES ('b'); UPDATE hot SET v = 2 WHERE id = 1"};
+  ASSERT_TRUE(r.b_waiting);
+  PGconn* a = r.w.conn.get();
+  const auto inserted = timed_query(a, "INSERT INTO ser (who) VALUES ('a')", 20s);
+  ASSERT_TRUE(inserted.finished) << "the deadlock was not broken";
+  EXPECT_EQ(inserted.sqlstate, "40P01") << inserted.message;
+  EXPECT_EQ(PQtransactionStatus(a), PQTRANS_INERROR);
+  pg_exec(a, "ROLLBACK");
+  const auto done = await_query(r.b.get(), 20s);
   ASSERT_TRUE(done.finished);
   EXPECT_TRUE(done.ok) << done.message;
-  const std::string rows = "SELECT string_agg(id || ':' || who, ',' ORDER BY id) FROM ser";
-  EXPECT_EQ(pg_value(old_info, rows), "1:b");
-  EXPECT_EQ(wait_for_count(w.on_new(), "SELECT count(*) FROM ser", 1, 10s), 1);
-  EXPECT_EQ(pg_value(w.on_new(), rows), "1:b");
-  EXPECT_EQ(pg_value(w.on_new(), "SELECT v FROM hot"), "2");
-  EXPECT_TRUE(no_divergence(w.proxy.status()));
+  EXPECT_EQ(r.rows_on_old(), "1:b");
+  EXPECT_EQ(r.rows_on_new(1), "1:b");
+  EXPECT_EQ(pg_value(r.w.on_new(), "SELECT v FROM hot"), "2");
+  EXPECT_TRUE(no_divergence(r.w.proxy.status()));
 }
 
 // The same two sessions, but B sends a whole explicit transaction: the proxy runs its
@@ -274,30 +296,21 @@ TEST(dual_write, a_deadlock_through_the_serialised_insert_order_fails_one_side_w
 // INSERT goes through as it would without the proxy.
 TEST(dual_write, a_transaction_in_one_query_holds_no_write_order_while_it_waits) {
   DW_SKIP_WITHOUT_PROXY();
-  wrap_case w{"dw_wrap_no_deadlock",
-              "CREATE TABLE hot (id int PRIMARY KEY, v int); INSERT INTO hot VALUES (1, 0);"
-              "CREATE TABLE ser (id serial PRIMARY KEY, who text)"};
-  const pg_conn b = pg_connect(w.proxy.conninfo());
-  pg_exec(w.conn.get(), "BEGIN");
-  pg_exec(w.conn.get(), "UPDATE hot SET v = 1 WHERE id = 1");
-  send_query(b.get(), "BEGIN; UPDATE hot SET v = 2 WHERE id = 1; INSERT INTO ser (who) VALUES ('b'); COMMIT");
-  const std::string old_info = old_cluster().admin_conninfo(w.db);
-  const std::string b_waits =
-      "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
-      "wait_event_type = 'Lock' AND query LIKE '%SET v = 2%'";
-  ASSERT_EQ(wait_for_count(old_info, b_waits, 1, 10s), 1);
-  const auto a = timed_query(w.conn.get(), "INSERT INTO ser (who) VALUES ('a')", 20s);
-  ASSERT_TRUE(a.finished);
-  EXPECT_TRUE(a.ok) << a.message;
-  pg_exec(w.conn.get(), "COMMIT");
-  const auto done = await_query(b.get(), 20s);
+  serial_insert_race r{
+      "dw_wrap_no_deadlock",
+      "BEGIN; UPDATE hot SET v = 2 WHERE id = 1; INSERT INTO ser (who) VALUES ('b'); COMMIT"};
+  ASSERT_TRUE(r.b_waiting);
+  PGconn* a = r.w.conn.get();
+  const auto inserted = timed_query(a, "INSERT INTO ser (who) VALUES ('a')", 20s);
+  ASSERT_TRUE(inserted.finished);
+  EXPECT_TRUE(inserted.ok) << inserted.message;
+  pg_exec(a, "COMMIT");
+  const auto done = await_query(r.b.get(), 20s);
   ASSERT_TRUE(done.finished);
   EXPECT_TRUE(done.ok) << done.message;
-  const std::string rows = "SELECT string_agg(id || ':' || who, ',' ORDER BY id) FROM ser";
-  EXPECT_EQ(pg_value(old_info, rows), "1:a,2:b");
-  EXPECT_EQ(wait_for_count(w.on_new(), "SELECT count(*) FROM ser", 2, 10s), 2);
-  EXPECT_EQ(pg_value(w.on_new(), rows), "1:a,2:b");
-  EXPECT_TRUE(no_divergence(w.proxy.status()));
+  EXPECT_EQ(r.rows_on_old(), "1:a,2:b");
+  EXPECT_EQ(r.rows_on_new(2), "1:a,2:b");
+  EXPECT_TRUE(no_divergence(r.w.proxy.status()));
 }
 
 }  // namespace
