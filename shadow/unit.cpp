@@ -104,12 +104,15 @@ statement_ref unit_builder::plan_for(std::string_view sql) {
     cached.tables = o.serialize_tables.data();
     cached.sequences = o.serialize_sequences;
   }
+  // The text planned last in this unit: split_for_order() and add() plan every Query in
+  // turn, and texts too long for the cache would otherwise be parsed twice.
+  if (last_planned_.sql && *last_planned_.sql == sql) return last_planned_;
   const std::string key{sql};
-  if (auto it = cached.plans.find(key); it != cached.plans.end()) return it->second;
+  if (auto it = cached.plans.find(key); it != cached.plans.end()) return last_planned_ = it->second;
   statement_ref ref{std::make_shared<const statement_plan>(plan_statement(sql, o)),
                     std::make_shared<const std::string>(sql)};
   if (sql.size() <= max_cached_text) cached.plans.emplace(key, ref);
-  return ref;
+  return last_planned_ = ref;
 }
 
 void unit_builder::keep(const unit_message& m, std::span<const std::byte> wire) {
@@ -270,6 +273,7 @@ void unit_builder::forget_state(const std::string& key) {
 unit unit_builder::take() {
   unit done = std::move(unit_);
   unit_ = unit{};
+  last_planned_ = {};  // a long text is not kept alive past its unit
   const auto& err = done.primary.error();
   // A misbehaving server can send an error after the last message: clamp.
   const std::size_t applied = err ? std::min(err->message, done.messages.size()) : done.messages.size();

@@ -151,6 +151,7 @@ class unit_builder {
   bool last_statement_to_shadow_ = false;  // of the last Query/Execute: COPY data follows it
   std::map<std::string, statement_ref, std::less<>> statements_;
   std::map<std::string, statement_ref, std::less<>> portals_;
+  statement_ref last_planned_;  // see plan_for()
   // Replay: named Parse frames by "P<name>", session-state Query frames by "Q<text>".
   struct replay_entry {
     std::uint64_t order;
