@@ -55,6 +55,10 @@ std::string read_text_file(const std::string& path, std::string& content) {
       return cannot_read(path, os_reason());
     }
     content.append(buf, static_cast<std::size_t>(n));
+    if (content.size() > max_text_file_bytes) {
+      content.clear();
+      return cannot_read(path, "larger than " + std::to_string(max_text_file_bytes >> 20) + " MiB");
+    }
   }
 }
 

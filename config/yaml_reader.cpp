@@ -2,12 +2,14 @@
 // reported 1-based. Value problems point at the value; missing or conflicting keys at the key.
 #include "config/yaml_reader.hpp"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <functional>
 #include <map>
 #include <span>
+#include <sstream>
 #include <vector>
 
 #include "config/options.hpp"
@@ -309,22 +311,73 @@ void yaml_reader::read_login(const YAML::Node& key, const YAML::Node& value,
 
 }  // namespace
 
+namespace {
+
+// Where each document of a YAML stream starts (its first token), and where its content does.
+class document_starts final : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> starts;
+  std::vector<YAML::Mark> contents;
+  void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& m, YAML::anchor_t) override { content(m); }
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { content(m); }
+  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    content(m);
+  }
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    content(m);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    content(m);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void content(const YAML::Mark& m) {
+    if (contents.size() < starts.size()) contents.push_back(m);
+  }
+};
+
+origin origin_at(const std::string& file, const YAML::Mark& m) {
+  return origin{file, m.is_null() ? 0 : m.line + 1, m.is_null() ? 0 : m.column + 1, ""};
+}
+
+}  // namespace
+
 bool read_yaml(draft& d, std::string_view text, const std::string& file, const fs::path& base_dir) {
-  std::vector<YAML::Node> docs;
+  // Not YAML::LoadAll: in yaml-cpp 0.7 it never returns on some malformed input (a lone ','),
+  // because the parser stops consuming tokens and yields empty documents forever, each one
+  // allocating (yaml-cpp#1040, found by fuzz_config). Only the first four documents are
+  // looked at; one starting where the one before did means the parser is stuck.
+  YAML::Node root;
   try {
-    docs = YAML::LoadAll(std::string{text});
+    const std::string owned{text};
+    std::istringstream in{owned};
+    YAML::Parser parser{in};
+    document_starts docs;
+    while (docs.starts.size() < 4 && parser.HandleNextDocument(docs)) {
+    }
+    for (std::size_t i = 1; i < docs.starts.size(); ++i) {
+      if (docs.starts[i].pos == docs.starts[i - 1].pos) {
+        d.report(origin_at(file, docs.starts[i]), "invalid YAML: the parser cannot go on from here");
+        return false;
+      }
+    }
+    if (docs.starts.size() > 1) {
+      d.report(origin_at(file, docs.contents.size() > 1 ? docs.contents[1] : docs.starts[1]),
+               "only one YAML document is allowed");
+    }
+    root = YAML::Load(owned);
   } catch (const YAML::Exception& e) {
-    const auto line = e.mark.is_null() ? 0 : e.mark.line + 1;
-    const auto column = e.mark.is_null() ? 0 : e.mark.column + 1;
-    d.report(origin{file, line, column, ""}, "invalid YAML: " + redact_yaml_message(e.msg));
+    d.report(origin_at(file, e.mark), "invalid YAML: " + redact_yaml_message(e.msg));
     return false;
   }
-  if (docs.size() > 1) {
-    const auto m = docs[1].Mark();
-    d.report(origin{file, m.is_null() ? 0 : m.line + 1, m.is_null() ? 0 : m.column + 1, ""},
-             "only one YAML document is allowed");
-  }
-  yaml_reader{d, file, base_dir}.read_root(docs.empty() ? YAML::Node{} : docs.front());
+  yaml_reader{d, file, base_dir}.read_root(root);
   return true;
 }
 

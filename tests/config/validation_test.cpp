@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "config/file_io.hpp"
 #include "tests/config/config_test_support.hpp"
 
 namespace dw::config {
@@ -185,6 +186,14 @@ TEST(validation, missing_config_file) {
               ElementsAre(problem{"/nonexistent/dwproxy.yaml", 0, 0, "",
                                   "cannot read /nonexistent/dwproxy.yaml: No such file or "
                                   "directory"}));
+}
+
+TEST(validation, config_file_over_the_size_bound) {
+  temp_dir dir;
+  const auto path = dir.write("huge.yaml", "threads: 1\n");
+  std::filesystem::resize_file(path, max_text_file_bytes + 1);  // sparse: nothing written
+  EXPECT_THAT(testing::problems_of([&] { return load_file(path); }),
+              ElementsAre(problem{path, 0, 0, "", "cannot read " + path + ": larger than 4 MiB"}));
 }
 
 }  // namespace

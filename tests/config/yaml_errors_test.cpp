@@ -27,6 +27,14 @@ TEST(yaml_errors, only_one_document) {
   EXPECT_EQ(ps[0].message, "only one YAML document is allowed");
 }
 
+// yaml-cpp 0.7's LoadAll loops for ever on these, allocating as it goes (found by fuzz_config).
+TEST(yaml_errors, input_the_yaml_parser_gets_stuck_on_is_refused_not_looped_on) {
+  EXPECT_THAT(yaml_problems(","),
+              ElementsAre(at(1, 1, "", "invalid YAML: the parser cannot go on from here")));
+  EXPECT_THAT(yaml_problems("threads: 4\n---\n,"),
+              ElementsAre(at(3, 1, "", "invalid YAML: the parser cannot go on from here")));
+}
+
 TEST(yaml_errors, unknown_keys_suggest_the_closest_known_key) {
   EXPECT_THAT(
       yaml_problems("threds: 4\n"
