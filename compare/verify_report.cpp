@@ -271,19 +271,31 @@ void render_report(const verify_report& r, std::ostream& out, std::size_t max_ro
 }
 
 summary_or_error read_verify_summary(const std::filesystem::path& file) {
+  std::error_code size_error;
+  const auto size = std::filesystem::file_size(file, size_error);
+  if (size_error) return {std::nullopt, "no verify report at " + file.string()};
+  if (size > max_verify_report_bytes)
+    return {std::nullopt, file.string() + " is too large to be a dwctl verify report"};
   std::ifstream in{file, std::ios::binary};
   if (!in) return {std::nullopt, "no verify report at " + file.string()};
   std::stringstream text;
   text << in.rdbuf();
+  return parse_verify_summary(text.str(), file.string());
+}
+
+summary_or_error parse_verify_summary(std::string_view text, const std::string& file) {
   boost::system::error_code ec;
-  const json::value v = json::parse(text.str(), ec);
+  const json::value v = json::parse(text, ec);
   const auto* o = ec ? nullptr : v.if_object();
   const auto* format = o ? o->if_contains("format") : nullptr;
   const auto* passed = o ? o->if_contains("passed") : nullptr;
   const auto* finished = o ? o->if_contains("finished_at_unix") : nullptr;
+  // system_clock counts nanoseconds in 64 bits: a time past 2262 would overflow it.
+  constexpr std::int64_t last_second = 9'000'000'000;
   if (format == nullptr || !format->is_string() || format->get_string() != report_format ||
-      passed == nullptr || !passed->is_bool() || finished == nullptr || !finished->is_int64())
-    return {std::nullopt, file.string() + " is not a dwctl verify report"};
+      passed == nullptr || !passed->is_bool() || finished == nullptr || !finished->is_int64() ||
+      finished->get_int64() < 0 || finished->get_int64() > last_second)
+    return {std::nullopt, file + " is not a dwctl verify report"};
   return {verify_summary{passed->get_bool(),
                          std::chrono::system_clock::time_point{
                              std::chrono::seconds{finished->get_int64()}}},

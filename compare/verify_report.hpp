@@ -10,6 +10,7 @@
 #include <iosfwd>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "compare/schema_diff.hpp"
@@ -77,6 +78,10 @@ struct summary_or_error {
   std::string error;  ///< why there is none: missing, unreadable, not a verify report
 };
 [[nodiscard]] summary_or_error read_verify_summary(const std::filesystem::path& file);
+/// The same from the file's text (`file` names it in the error).
+[[nodiscard]] summary_or_error parse_verify_summary(std::string_view text, const std::string& file);
+/// Larger report files are not read: the proxy reads this one on a phase move.
+inline constexpr std::uintmax_t max_verify_report_bytes = std::uintmax_t{256} << 20;
 
 /// Writes `content` to `file` through a temporary file, fsync and rename, so a reader sees the
 /// old file or the new one, never a torn one. Throws std::runtime_error.

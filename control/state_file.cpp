@@ -140,7 +140,9 @@ std::optional<system_clock::time_point> parse_utc(std::string_view s) {
   const year_month_day ymd{year{to_int(parts[0])}, month{static_cast<unsigned>(to_int(parts[1]))},
                            day{static_cast<unsigned>(to_int(parts[2]))}};
   const int h = to_int(parts[3]), m = to_int(parts[4]), sec = to_int(parts[5]);
-  if (!ymd.ok() || h > 23 || m > 59 || sec > 59) return std::nullopt;
+  // system_clock counts nanoseconds in 64 bits, which end in 2262: later years would overflow.
+  const int y = static_cast<int>(ymd.year());
+  if (!ymd.ok() || y < 1970 || y > 2261 || h > 23 || m > 59 || sec > 59) return std::nullopt;
   return sys_days{ymd} + hours{h} + minutes{m} + seconds{sec} + milliseconds{to_int(parts[6])};
 }
 

@@ -106,6 +106,14 @@ checkpoint::checkpoint(std::filesystem::path file, std::string old_endpoint,
   state_.old_endpoint = std::move(old_endpoint);
   state_.new_endpoint = std::move(new_endpoint);
   if (fresh || !std::filesystem::exists(file_)) return;
+  // A bound before reading: one entry per table is a few hundred bytes, so anything this large
+  // is not a checkpoint dwctl wrote, and must not be read into memory whole.
+  std::error_code size_error;
+  const auto size = std::filesystem::file_size(file_, size_error);
+  if (!size_error && size > max_checkpoint_bytes)
+    throw std::runtime_error{"checkpoint " + file_.string() + " is larger than " +
+                             std::to_string(max_checkpoint_bytes >> 20) +
+                             " MiB, so not one dwctl wrote; remove it or use --restart"};
   std::ifstream in{file_, std::ios::binary};
   std::stringstream content;
   content << in.rdbuf();

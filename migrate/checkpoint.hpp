@@ -5,6 +5,7 @@
 // backends refuses it rather than skip rows. Removed when a run completes.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -31,6 +32,9 @@ struct checkpoint_state {
 
   friend bool operator==(const checkpoint_state&, const checkpoint_state&) = default;
 };
+
+/// Larger checkpoint files are refused unread.
+inline constexpr std::uintmax_t max_checkpoint_bytes = std::uintmax_t{64} << 20;
 
 /// Pure (de)serialisation. parse_checkpoint throws std::runtime_error on anything else.
 [[nodiscard]] std::string checkpoint_json(const checkpoint_state& s);

@@ -133,6 +133,10 @@ TEST(state_file, utc_times_round_trip_and_reject_other_forms) {
   EXPECT_EQ(parse_utc("2024-05-01T12:34:56.789Z"), t);
   EXPECT_EQ(parse_utc("2024-05-01 12:34:56.789Z"), std::nullopt);
   EXPECT_EQ(parse_utc("2024-05-01T24:00:00.000Z"), std::nullopt);
+  // Outside what system_clock holds (found by fuzz_control_text: 7702 overflowed).
+  EXPECT_EQ(parse_utc("7702-11-21T12:34:56.789Z"), std::nullopt);
+  EXPECT_EQ(parse_utc("1969-12-31T23:59:59.999Z"), std::nullopt);
+  EXPECT_NE(parse_utc("2261-12-31T23:59:59.999Z"), std::nullopt);
   EXPECT_EQ(parse_utc("2024-05-01T12:34:56Z"), std::nullopt);
   EXPECT_EQ(parse_utc("2024-05-01T12:34:56.789+01:00"), std::nullopt);
 }

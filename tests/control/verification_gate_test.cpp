@@ -45,6 +45,14 @@ TEST(verification_gate, a_missing_or_foreign_file_counts_as_no_verification) {
   EXPECT_FALSE(read_verification(dir.file("garbage.json"), now));
   testing::write_file(dir.file("other.json"), R"({"passed":true,"finished_at_unix":1})");
   EXPECT_FALSE(read_verification(dir.file("other.json"), now));
+  // A time system_clock cannot hold, and a file over the size bound (sparse, never read).
+  testing::write_file(dir.file("far.json"),
+                      R"({"format":"dwctl-verify/1","passed":true,"finished_at_unix":9223372036854775807})");
+  EXPECT_FALSE(read_verification(dir.file("far.json"), now));
+  write_report(dir.file("big.json"), true, now);
+  ASSERT_TRUE(read_verification(dir.file("big.json"), now));
+  std::filesystem::resize_file(dir.file("big.json"), compare::max_verify_report_bytes + 1);
+  EXPECT_FALSE(read_verification(dir.file("big.json"), now));
 }
 
 TEST(verification_gate, a_report_gives_its_verdict_and_age) {

@@ -90,5 +90,16 @@ TEST_F(checkpoint_file, other_backends_or_a_damaged_file_are_refused_unless_rest
   EXPECT_THROW((checkpoint{file(), "O", "N", false}), std::runtime_error);
 }
 
+TEST_F(checkpoint_file, a_file_over_the_size_bound_is_refused_without_being_read) {
+  checkpoint{file(), "O", "N", false}.record({"public", "t"}, {compare::key_value{"1"}, 1, 1, false});
+  std::filesystem::resize_file(file(), max_checkpoint_bytes + 1);  // sparse: nothing written
+  try {
+    checkpoint big{file(), "O", "N", false};
+    FAIL() << "a checkpoint over the size bound was accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string{e.what()}.find("larger than 64 MiB"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace dw::migrate
