@@ -238,6 +238,10 @@ std::vector<control::metric_sample> control_bridge::metrics() const {
   counter("dwproxy_wrapped_writes_total",
           "Autocommit writes wrapped in a transaction on both sides (ordered mode).",
           static_cast<double>(shared_.wrapped_writes.load()));
+  counter("dwproxy_shadow_rollbacks_total",
+          "Wrapped autocommit writes that changed rows only on the shadow (an INSERT of the "
+          "row still in flight on the primary), rolled back there and recorded as divergences.",
+          static_cast<double>(shared_.shadow_rollbacks.load()));
   counter("dwproxy_held_commits_total", "COMMITs held until the shadow caught up (ordered mode).",
           static_cast<double>(shared_.held_commits.load()));
   counter("dwproxy_serialization_deadlocks_total",

@@ -452,7 +452,12 @@ awaitable<std::optional<bool>> session::table_has_sequence(const std::string& ta
 awaitable<std::optional<std::vector<std::int32_t>>> session::primary_blockers_of(std::int32_t holder) {
   std::string sql = blockers_sql(holder);
   const std::optional<std::string> answer = co_await ask_primary(std::move(sql));
-  if (!answer) co_return std::nullopt;
+  if (!answer) {
+    // Treated as "no cycle": the waiter keeps waiting, and asks again next interval.
+    spdlog::warn("{} deadlock check: the primary did not say what backend {} waits for",
+                 log_prefix(), holder);
+    co_return std::nullopt;
+  }
   co_return parse_pids(*answer);
 }
 

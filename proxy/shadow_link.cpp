@@ -573,6 +573,7 @@ void shadow_link::compare(const shadow::shadow_job& job, const shadow::reply_tra
         if (job.wrapped && got.size() == 2 && i == 1 &&
             shadow::only_shadow_changed_rows(want.tag, got[i].tag)) {
           wrapped_rollback_ = true;
+          shared_.shadow_rollbacks.fetch_add(1, std::memory_order_relaxed);
           detail += "; the shadow's write was rolled back";
         }
       } else if (want.compare_rows && got[i].rows_hashed && got[i].row_hash != want.row_hash) {
@@ -602,6 +603,7 @@ void shadow_link::diverge(divergence_kind kind, const shadow::shadow_job* job, s
   if (shared_.divergence_log) {
     shadow::divergence_record r = record(kind, phase);
     r.detail = std::move(detail);
+    r.shadow_rolled_back = wrapped_rollback_;
     if (job) {
       if (job->statement.sql) {
         r.statement = *job->statement.sql;

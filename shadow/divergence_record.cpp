@@ -161,6 +161,7 @@ std::string format_divergence_record(const divergence_record& record, const reco
       {"sqlstate", string_or_null(bounded(record.shadow.sqlstate, cap, truncated))},
       {"message", string_or_null(bounded(redact_message(record.shadow.message, record.parameters, mode), cap,
                                          truncated))}};
+  if (record.shadow_rolled_back) line["shadow"].as_object()["rolled_back"] = true;
   line["detail"] = string_or_null(bounded(redact_message(record.detail, record.parameters, mode), cap, truncated));
   line["redaction"] = to_string(mode);
   line["truncated"] = truncated;

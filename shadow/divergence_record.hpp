@@ -55,6 +55,9 @@ struct divergence_record {
   backend_summary primary;
   backend_summary shadow;
   std::string detail;
+  /// The proxy rolled the shadow's write back instead of committing it (a lone autocommit
+  /// write that changed rows only there). Written as "rolled_back": true in "shadow".
+  bool shadow_rolled_back = false;
 };
 
 struct record_format_options {

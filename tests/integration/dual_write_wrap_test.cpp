@@ -174,6 +174,27 @@ TEST(dual_write, divergence_record_of_a_wrapped_write_carries_the_differing_tags
   EXPECT_NE(log.find(R"("shadow":{"tag":"UPDATE 1")"), std::string::npos) << log;
 }
 
+// A lone autocommit write that changes rows only on the shadow (in production: the row's
+// INSERT by another session still in flight on the primary) is rolled back there, so both
+// sides end having changed nothing; it still counts as a divergence. Here NEW alone holds the
+// row, put there by hand.
+TEST(dual_write, a_wrapped_write_that_changed_rows_only_on_the_shadow_is_rolled_back_there) {
+  DW_SKIP_WITHOUT_PROXY();
+  wrap_case w{"dw_wrap_rollback", "CREATE TABLE t (id int PRIMARY KEY, v int)"};
+  pg_exec(pg_connect(w.on_new()).get(), "INSERT INTO t VALUES (7, 1)");
+  pg_exec(w.conn.get(), "UPDATE t SET v = 2 WHERE id = 7");
+  ASSERT_GE(w.proxy.status().divergences, 1u);
+  EXPECT_EQ(pg_value(w.on_new(), "SELECT v FROM t WHERE id = 7"), "1");
+  // The session goes on: its next write runs on both sides and commits on both.
+  pg_exec(w.conn.get(), "INSERT INTO t VALUES (8, 8)");
+  EXPECT_EQ(pg_value(w.on_new(), "SELECT count(*) FROM t WHERE id = 8"), "1");
+  std::ifstream in{w.proxy.divergence_log()};
+  const std::string log{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+  EXPECT_NE(log.find(R"("shadow":{"tag":"UPDATE 1","sqlstate":null,"message":null,"rolled_back":true})"),
+            std::string::npos)
+      << log;
+}
+
 // `BEGIN; UPDATE ...; COMMIT` in one Query string: the proxy runs it as two texts so that
 // the COMMIT waits, like a separate one, until the shadow holds the transaction's row locks.
 // Here NEW's row is locked by another transaction: the primary must not commit meanwhile

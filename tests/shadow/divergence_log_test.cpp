@@ -84,6 +84,14 @@ TEST(divergence_log, line_shape) {
   EXPECT_EQ(v.at("detail").as_string(), "tags differ");
   EXPECT_EQ(v.at("redaction").as_string(), "none");
   EXPECT_FALSE(v.at("truncated").as_bool());
+  EXPECT_FALSE(v.at("shadow").as_object().contains("rolled_back"));
+}
+
+TEST(divergence_log, a_shadow_write_rolled_back_is_marked_in_the_shadow_summary) {
+  auto r = sample_record();
+  r.shadow_rolled_back = true;
+  const auto v = boost::json::parse(format_divergence_record(r, {})).as_object();
+  EXPECT_TRUE(v.at("shadow").at("rolled_back").as_bool());
 }
 
 TEST(divergence_log, values_mode_keeps_parameter_values_out_of_the_file) {
