@@ -1,10 +1,12 @@
 #include "shadow/unit.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <unordered_map>
 #include <variant>
 
 #include "protocol/frontend_messages.hpp"
+#include "shadow/masked_numbers.hpp"
 
 namespace dw::shadow {
 namespace msg = dw::protocol;
@@ -109,9 +111,26 @@ statement_ref unit_builder::plan_for(std::string_view sql) {
   if (last_planned_.sql && *last_planned_.sql == sql) return last_planned_;
   const std::string key{sql};
   if (auto it = cached.plans.find(key); it != cached.plans.end()) return last_planned_ = it->second;
+  // Texts that differ only in numbers share a plan under their masked form, which starts
+  // with a NUL byte so that it can never equal a text (protocol strings hold none). Only
+  // one-statement texts: a later statement's location moves with the numbers' lengths.
+  std::optional<std::string> masked_key;
+  if (sql.size() <= max_cached_text) {
+    if (auto masked = masked_numbers(sql)) {
+      masked_key = '\0' + std::move(*masked);
+      if (auto it = cached.plans.find(*masked_key); it != cached.plans.end())
+        return last_planned_ = statement_ref{it->second.plan, std::make_shared<const std::string>(sql)};
+    }
+  }
   statement_ref ref{std::make_shared<const statement_plan>(plan_statement(sql, o)),
                     std::make_shared<const std::string>(sql)};
-  if (sql.size() <= max_cached_text) cached.plans.emplace(key, ref);
+  const auto& parts = ref.plan->parts;
+  const bool one_statement = parts.size() == 1 && parts.front().location == 0;
+  if (masked_key && one_statement) {
+    cached.plans.emplace(std::move(*masked_key), ref);
+  } else if (sql.size() <= max_cached_text) {
+    cached.plans.emplace(key, ref);
+  }
   return last_planned_ = ref;
 }
 

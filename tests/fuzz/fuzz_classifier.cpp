@@ -3,7 +3,8 @@
 // is fed whatever nests deeply); every statement's flags agree with goes_to_shadow() and its
 // byte range lies inside the input; what does not parse goes to the shadow; a rewrite that
 // replaced nothing returns the input byte for byte, and one that replaced something still
-// parses into the same statements with the same routing.
+// parses into the same statements with the same routing. The plan cache's masked form of the
+// text (shadow/masked_numbers) is checked on the same input.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -13,6 +14,7 @@
 
 #include "compare/classifier.hpp"
 #include "compare/nondeterminism.hpp"
+#include "shadow/masked_numbers.hpp"
 
 namespace {
 
@@ -55,6 +57,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   options.max_sql_bytes = max_bytes;
   const c::classification before = c::classify(sql, options);
   check_classification(before, size);
+
+  // The plan cache's key: never longer than the text, and with nothing left to mask.
+  if (const auto masked = dw::shadow::masked_numbers(sql)) {
+    check(masked->size() <= sql.size());
+    check(!dw::shadow::masked_numbers(*masked));
+  }
 
   c::nondeterministic_values values;
   values.transaction_timestamp = "2026-11-21 10:00:00.123456+00";

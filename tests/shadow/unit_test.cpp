@@ -96,6 +96,30 @@ TEST(unit, update_yields_its_frame_and_tag) {
   EXPECT_EQ(*job.statement.sql, "UPDATE t SET a = 1 WHERE id = 2");
 }
 
+// Texts that differ only in numbers share a cached plan (masked_numbers); each must still be
+// sent, and recorded, as itself, with a rewrite of its own.
+TEST(unit, texts_sharing_a_plan_by_their_numbers_keep_their_own_text) {
+  unit_builder b{builder_options()};
+  for (const std::string sql : {"UPDATE t SET a = 1 WHERE id = 2", "UPDATE t SET a = 30 WHERE id = 40",
+                                "UPDATE t SET a = 5, at = now() WHERE id = 6",
+                                "UPDATE t SET a = 70, at = now() WHERE id = 80"}) {
+    const wire q = query(sql);
+    add(b, {q});
+    const auto job = answer(b, concat({command_complete("UPDATE 1"), ready('I')}));
+    ASSERT_TRUE(job.statement.sql) << sql;
+    const std::string sent{reinterpret_cast<const char*>(job.bytes.data()), job.bytes.size()};
+    const auto where = sql.substr(sql.find(" WHERE"));
+    if (sql.find("now()") == std::string::npos) {
+      EXPECT_EQ(*job.statement.sql, sql);
+      EXPECT_EQ(job.bytes, q);
+    } else {  // rewritten, each from its own text
+      EXPECT_NE(job.statement.sql->find(where), std::string::npos) << *job.statement.sql;
+      EXPECT_NE(sent.find(fixed_now), std::string::npos) << sent;
+      EXPECT_NE(sent.find(where), std::string::npos) << sent;
+    }
+  }
+}
+
 TEST(unit, returning_rows_are_expected_with_their_hash) {
   unit_builder b{builder_options()};
   add(b, {query("DELETE FROM t WHERE id = 1 RETURNING a")});
