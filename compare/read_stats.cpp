@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <charconv>
 #include <cmath>
 #include <limits>
 #include <mutex>
@@ -19,6 +20,15 @@ namespace dw::compare {
 
 std::string fingerprint_hex(std::uint64_t fingerprint) {
   return fmt::format("{:016x}", fingerprint);
+}
+
+std::optional<std::uint64_t> parse_fingerprint_hex(std::string_view text) {
+  std::uint64_t value = 0;
+  const char* end = text.data() + text.size();
+  const auto [p, ec] = std::from_chars(text.data(), end, value, 16);
+  // from_chars takes no sign, but counts on the caller for the length: 16 digits at most.
+  if (text.empty() || text.size() > 16 || ec != std::errc{} || p != end) return std::nullopt;
+  return value;
 }
 namespace {
 

@@ -32,6 +32,8 @@ namespace dw::compare {
 /// "0123456789abcdef": how query fingerprints are shown (dwctl diffs, the divergence log, the
 /// logs) and configured (shadow_reads.always/never).
 [[nodiscard]] std::string fingerprint_hex(std::uint64_t fingerprint);
+/// The reverse: 1 to 16 hex digits (either case), nothing else; nullopt otherwise.
+[[nodiscard]] std::optional<std::uint64_t> parse_fingerprint_hex(std::string_view text);
 
 enum class sample_outcome : std::uint8_t {
   match,     ///< both backends answered alike (within the tolerances and ignore rules)

@@ -4,8 +4,8 @@
 
 #include <fmt/format.h>
 
-#include <charconv>
 
+#include "compare/read_stats.hpp"
 #include "control/json_fields.hpp"
 #include "control/state_file.hpp"
 
@@ -112,11 +112,9 @@ json::object shape_json(const fingerprint_stats& f) {
 
 outcome<std::uint64_t> fingerprint_field(const json::object& o) {
   DW_TRY(text, field<std::string>(o, "fingerprint"));
-  std::uint64_t fp = 0;
-  const auto* end = text.data() + text.size();
-  if (auto [p, ec] = std::from_chars(text.data(), end, fp, 16); ec != std::errc{} || p != end)
-    return fail("field 'fingerprint' must be hexadecimal, got '" + text + "'");
-  return fp;
+  const auto fp = compare::parse_fingerprint_hex(text);
+  if (!fp) return fail("field 'fingerprint' must be 1 to 16 hex digits, got '" + text + "'");
+  return *fp;
 }
 
 outcome<fingerprint_stats> shape_fields(const json::object& o) {

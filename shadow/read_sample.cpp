@@ -4,7 +4,6 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
-#include <charconv>
 
 #include "config/list_value.hpp"
 #include "protocol/backend_messages.hpp"
@@ -20,14 +19,12 @@ using compare::result_side;
 std::optional<std::string> parse_fingerprints(std::string_view option, std::string_view text,
                                               std::unordered_set<std::uint64_t>& out) {
   for (const auto& item : config::split_list(text)) {
-    std::uint64_t v = 0;
-    const auto* end = item.data() + item.size();
-    auto [p, ec] = std::from_chars(item.data(), end, v, 16);
-    if (ec != std::errc{} || p != end || item.size() > 16)
+    const auto v = compare::parse_fingerprint_hex(item);
+    if (!v)
       return fmt::format("{}: '{}' is not a query fingerprint (up to 16 hex digits, as "
                          "`dwctl diffs` shows them)",
                          option, item);
-    out.insert(v);
+    out.insert(*v);
   }
   return std::nullopt;
 }

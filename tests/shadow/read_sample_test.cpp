@@ -89,8 +89,13 @@ TEST(read_sampling, overrides_win_over_the_rate_and_phases_decide_activity) {
   EXPECT_FALSE(r.active_in(2));
 }
 
-TEST(read_sampling, fingerprints_show_as_sixteen_hex_digits) {
+TEST(read_sampling, fingerprints_show_as_sixteen_hex_digits_and_read_back) {
   EXPECT_EQ(compare::fingerprint_hex(0xabc), "0000000000000abc");
+  EXPECT_EQ(compare::parse_fingerprint_hex("0000000000000abc"), 0xabcu);
+  EXPECT_EQ(compare::parse_fingerprint_hex("ABC"), 0xabcu);
+  EXPECT_EQ(compare::parse_fingerprint_hex("ffffffffffffffff"), ~std::uint64_t{0});
+  for (const char* bad : {"", "00000000000000abc", "xyz", "12 ", "-1", "+1", "0x1"})
+    EXPECT_EQ(compare::parse_fingerprint_hex(bad), std::nullopt) << bad;
 }
 
 TEST(sampleable_read, takes_one_plain_read_and_nothing_that_changes_state) {
