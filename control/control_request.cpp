@@ -106,8 +106,10 @@ outcome<request> parse_request(std::string_view line) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   if (line.size() > max_line_length)
     return fail(fmt::format("request longer than {} bytes", max_line_length));
-  for (unsigned char c : line)
+  for (const char ch : line) {
+    const auto c = static_cast<unsigned char>(ch);
     if ((c < 0x20 && c != '\t') || c == 0x7f) return fail("request contains control characters");
+  }
 
   const auto words = split_words(line);
   if (words.empty()) return fail("empty request; send 'help' for the commands");
