@@ -180,10 +180,14 @@ TEST(verify_repair, repair_under_phase_1_writes_through_dwproxy_leaves_old_and_n
   identical_items(db);
   admin_sides s{db};
   // Drift that only repair can fix: dual-write keeps it, however the rows are written later.
+  // The load writes ids up to 22 000 and overwrites some of the drift before repair gets
+  // there (more of it, the faster the proxy), so the 100 extra rows past its range are what
+  // guarantee repair real work to do.
   pg_exec(s.new_conn.get(),
           "UPDATE items SET name = 'drift' WHERE id % 200 = 0;"
           "DELETE FROM items WHERE id % 500 = 7;"
-          "INSERT INTO items SELECT g, 'extra', 0, NULL FROM generate_series(20001, 20030) g");
+          "INSERT INTO items SELECT g, 'extra', 0, NULL FROM generate_series(20001, 20030) g;"
+          "INSERT INTO items SELECT g, 'extra', 0, NULL FROM generate_series(30001, 30100) g");
   dual_write_options o;
   o.dbname = db;
   o.phase = 1;
