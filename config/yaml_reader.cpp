@@ -309,10 +309,6 @@ void yaml_reader::read_login(const YAML::Node& key, const YAML::Node& value,
   out = std::move(c);
 }
 
-}  // namespace
-
-namespace {
-
 // Where each document of a YAML stream starts (its first token), and where its content does.
 class document_starts final : public YAML::EventHandler {
  public:
