@@ -98,6 +98,8 @@ struct shadow_read_settings {
   std::string always;              ///< comma-separated fingerprints (hex) always sampled
   std::string never;               ///< comma-separated fingerprints never sampled
   std::size_t max_pending = 8;     ///< a session's shadow queue past this: the sample is skipped
+  /// A sample something waits behind on the shadow this long is cancelled there (skipped).
+  std::chrono::milliseconds yield_after{50};
   std::string ignore_columns;      ///< comma-separated "column" or "table.column"
   double float_abs_tolerance = 0;
   double float_rel_tolerance = 0;

@@ -126,6 +126,11 @@ constexpr option table[] = {
    "Jobs waiting on a session's shadow past which a chosen read is skipped (and counted) "
    "rather than queued: the client is never delayed for a sample",
    [](config& c) -> field_ref { return &c.shadow_reads.max_pending; }, 1, 100000},
+  {"shadow_reads.yield_after_ms", option_kind::milliseconds, "50", true, false,
+   "A sampled read (outside a transaction) that keeps a write, a commit or a phase move "
+   "waiting behind it on the session's shadow for this long is cancelled there and counted as "
+   "skipped: a heavy read on NEW never holds the client up longer, nor diverges the session",
+   [](config& c) -> field_ref { return &c.shadow_reads.yield_after; }, 0, one_hour_ms},
   {"shadow_reads.ignore_columns", option_kind::string, "", true, false,
    "Comma-separated result columns left out of the comparison: `column` anywhere, or "
    "`table.column` in statements that read that table",

@@ -242,6 +242,10 @@ std::vector<control::metric_sample> control_bridge::metrics() const {
           "Wrapped autocommit writes that changed rows only on the shadow (an INSERT of the "
           "row still in flight on the primary), rolled back there and recorded as divergences.",
           static_cast<double>(shared_.shadow_rollbacks.load()));
+  counter("dwproxy_read_samples_yielded_total",
+          "Sampled reads cancelled on the shadow because a write, a commit or a phase move "
+          "waited behind them past shadow_reads.yield_after_ms (also counted as skipped).",
+          static_cast<double>(shared_.shadow_read_yields.load()));
   counter("dwproxy_held_commits_total", "COMMITs held until the shadow caught up (ordered mode).",
           static_cast<double>(shared_.held_commits.load()));
   counter("dwproxy_serialization_deadlocks_total",

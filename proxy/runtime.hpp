@@ -94,6 +94,8 @@ struct shared_state {
   std::atomic<std::uint64_t> wrapped_writes{0};  ///< autocommit writes wrapped (ordered mode)
   /// Wrapped writes that changed rows only on the shadow, rolled back there.
   std::atomic<std::uint64_t> shadow_rollbacks{0};
+  /// Sampled reads cancelled on the shadow because a write waited behind them.
+  std::atomic<std::uint64_t> shadow_read_yields{0};
   std::atomic<std::uint64_t> held_commits{0};    ///< COMMITs held for the shadow (ordered mode)
   std::atomic<std::uint64_t> serialization_deadlocks{0};  ///< units failed with 40P01 (table_locks)
   std::atomic<std::uint64_t> flips{0};

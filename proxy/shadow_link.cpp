@@ -26,7 +26,8 @@ shadow_link::shadow_link(asio::io_context& context, shared_state& shared, identi
       work_{context, clock::time_point::max()},
       progress_{context, clock::time_point::max()},
       finish_deadline_{context, clock::time_point::max()},
-      replies_{context, clock::time_point::max()} {}
+      replies_{context, clock::time_point::max()},
+      yield_{context, clock::time_point::max()} {}
 
 shadow_link::~shadow_link() { drop_connection(); }
 
@@ -48,8 +49,26 @@ shadow::divergence_record shadow_link::record(divergence_kind kind, int phase) c
 
 bool shadow_link::may_retry() const noexcept { return clock::now() >= retry_at_; }
 
+void shadow_link::back_off() {
+  const auto& settings = shared_.current.load()->cfg.shadow;
+  ++failures_;
+  lost_ = true;
+  auto wait = settings.reconnect_min * (1u << std::min(failures_ - 1, 16u));
+  if (wait > settings.reconnect_max) wait = settings.reconnect_max;
+  retry_at_ = clock::now() + wait;
+}
+
 void shadow_link::drop_connection() noexcept {
   if (connection_) {
+    // A statement still running there (stuck behind a lock, or slow) would hold its locks
+    // on the shadow until it ended, and a closed socket is only noticed when the backend
+    // next reads or writes: cancel it, so the locks go with it.
+    if (sent_ > 0) {
+      try {
+        asio::co_spawn(context_, send_cancel(connection_->cancel), asio::detached);
+      } catch (const std::exception&) {  // the socket is closed below either way
+      }
+    }
     connection_->io->close();
     connection_.reset();
   }
@@ -69,6 +88,8 @@ void shadow_link::drop_connection() noexcept {
   sent_ = 0;
   executed_ = enqueued_;
   replies_.cancel();
+  yield_.cancel();
+  yield_due_ = false;
   in_failed_transaction_ = false;
   work_.cancel();
   notify_progress();
@@ -89,6 +110,7 @@ void shadow_link::finish(std::chrono::milliseconds bound) {
     finishing_counted_ = true;
     shared_.finishing_shadows.fetch_add(1);
   }
+  maybe_yield();  // a sample nobody will read the answer of in time gives way
   finish_deadline_.expires_after(bound);
   finish_deadline_.async_wait([self = shared_from_this()](error_code ec) {
     if (ec || !self->connection_ || self->caught_up()) return;
@@ -110,15 +132,9 @@ awaitable<bool> shadow_link::attach(backend_login login, bool to_new, std::vecto
   if (connection_) co_return true;
   if (!may_retry()) co_return false;
   const auto& settings = shared_.current.load()->cfg.shadow;
-  const auto backoff = [&] {
-    ++failures_;
-    auto wait = settings.reconnect_min * (1u << std::min(failures_ - 1, 16u));
-    if (wait > settings.reconnect_max) wait = settings.reconnect_max;
-    retry_at_ = clock::now() + wait;
-  };
   if (shared_.shadow_connections.fetch_add(1) >= settings.max_connections) {
     shared_.shadow_connections.fetch_sub(1);
-    backoff();
+    back_off();
     diverge(divergence_kind::shadow_unreachable, nullptr,
             "shadow.max_connections reached: this session runs without a shadow", phase, true);
     co_return false;
@@ -132,15 +148,16 @@ awaitable<bool> shadow_link::attach(backend_login login, bool to_new, std::vecto
   if (!outcome.connection) {
     shared_.shadow_connections.fetch_sub(1);
     counted_connection_ = false;
-    backoff();
+    back_off();
     diverge(divergence_kind::shadow_unreachable, nullptr,
             "cannot connect to the shadow: " + outcome.failure.message, phase, true);
     co_return false;
   }
   connection_ = std::make_shared<backend_connection>(std::move(*outcome.connection));
   carry_ = std::move(connection_->leftover);
-  const bool was_lost = failures_ > 0;
-  failures_ = 0;
+  // failures_ is reset once a job ran (drain_loop): a shadow that connects but then loses
+  // its connection again at once keeps backing off.
+  const bool was_lost = std::exchange(lost_, false);
   ++generation_;
   if (!replay.empty()) enqueue(shadow::make_replay_job(std::move(replay)), phase);
   if (!replay_complete)
@@ -197,33 +214,42 @@ void shadow_link::enqueue(shadow::shadow_job job, int phase) {
   ++enqueued_;
   queue_.push_back({std::move(job), phase, clock::now()});
   work_.cancel();
+  maybe_yield();
 }
 
 awaitable<bool> shadow_link::wait_caught_up(clock::time_point deadline, int phase) {
+  ++waiters_;
+  maybe_yield();
   while (!caught_up()) {
     progress_.expires_at(deadline);
     auto [ec] = co_await progress_.async_wait(use_nothrow);
     if (!ec && !caught_up()) {
+      --waiters_;
       diverge(divergence_kind::lag_exceeded,
               queue_.empty() ? nullptr : &queue_.front().job,
               "the shadow did not catch up within shadow.lag_bound_ms", phase, true);
       co_return false;
     }
   }
+  --waiters_;
   co_return true;
 }
 
 awaitable<void> shadow_link::wait_for_room(std::size_t bytes, std::size_t max_bytes,
                                            clock::time_point deadline, int phase) {
+  ++waiters_;
+  maybe_yield();
   while (connection_ && queued_bytes_ > 0 && queued_bytes_ + bytes > max_bytes) {
     progress_.expires_at(deadline);
     auto [ec] = co_await progress_.async_wait(use_nothrow);
     if (!ec && queued_bytes_ > 0 && queued_bytes_ + bytes > max_bytes) {
+      --waiters_;
       diverge(divergence_kind::queue_overflow, queue_.empty() ? nullptr : &queue_.front().job,
               "the shadow queue stayed full past shadow.lag_bound_ms", phase, true);
       co_return;
     }
   }
+  --waiters_;
 }
 
 void shadow_link::start_loops() {
@@ -243,21 +269,27 @@ awaitable<void> shadow_link::feed_loop(std::uint64_t generation) {
   // Every job queued is written at once, without waiting for the answers to earlier ones:
   // the shadow runs them in order anyway, and a job stuck behind a row lock there must not
   // hold back the next one's round trip (drain_loop reads the answers).
+  // A fence (a sample that may be cancelled) ends the batch, and nothing follows it until
+  // it has answered.
   std::vector<std::byte> batch;
   for (;;) {
-    while (sent_ == queue_.size()) {
+    while (sent_ == queue_.size() || fenced()) {
       if (generation != generation_) co_return;
       work_.expires_at(clock::time_point::max());
       (void)co_await work_.async_wait(use_nothrow);
     }
     if (generation != generation_ || !connection_) co_return;
     batch.clear();
-    for (std::size_t i = sent_; i < queue_.size(); ++i)
-      batch.insert(batch.end(), queue_[i].job.bytes.begin(), queue_[i].job.bytes.end());
-    const int phase = queue_.back().phase;
+    std::size_t end = sent_;
     const auto now = clock::now();
-    for (std::size_t i = sent_; i < queue_.size(); ++i) queue_[i].sent_at = now;
-    sent_ = queue_.size();
+    while (end < queue_.size()) {
+      auto& q = queue_[end++];
+      batch.insert(batch.end(), q.job.bytes.begin(), q.job.bytes.end());
+      q.sent_at = now;
+      if (is_fence(q.job)) break;
+    }
+    const int phase = queue_[end - 1].phase;
+    sent_ = end;
     replies_.cancel();
     const auto keep_alive = connection_;
     if (auto ec = co_await keep_alive->io->write(batch)) {
@@ -278,14 +310,22 @@ awaitable<void> shadow_link::drain_loop(std::uint64_t generation) {
     }
     if (generation != generation_ || !connection_) co_return;
     const queued& front = queue_.front();
+    const bool fence = is_fence(front.job);
+    if (fence) arm_yield();
     // A job's own time starts when the shadow can turn to it: written, and the one before done.
     const bool ok = co_await run_job(front.job, front.phase, std::max(front.sent_at, clock::now()));
     if (generation != generation_) co_return;  // dropped or released meanwhile
     if (!ok) co_return;
+    if (fence) {
+      yield_.cancel();
+      yield_due_ = false;
+      work_.cancel();  // what waited behind the fence may be written now
+    }
     queued_bytes_ -= queue_.front().job.bytes.size();
     queue_.pop_front();
     --sent_;
     ++executed_;
+    failures_ = 0;
     shared_.shadow_jobs.fetch_add(1, std::memory_order_relaxed);
     notify_progress();
     if (finishing_ && caught_up()) {
@@ -344,6 +384,56 @@ awaitable<bool> shadow_link::run_job(const shadow::shadow_job& job, int phase,
   co_return true;
 }
 
+bool shadow_link::is_fence(const shadow::shadow_job& job) noexcept {
+  return job.sample && !job.sample->in_transaction;
+}
+
+bool shadow_link::fenced() const noexcept {
+  return (sent_ > 0 && is_fence(queue_[sent_ - 1].job)) || cancel_in_flight();
+}
+
+void shadow_link::arm_yield() {
+  yield_due_ = false;
+  yield_.expires_after(shared_.current.load()->cfg.shadow_reads.yield_after);
+  yield_.async_wait([self = shared_from_this(), sample = queue_.front().job.sample.get(),
+                     generation = generation_](error_code ec) {
+    if (ec || generation != self->generation_ || self->queue_.empty() ||
+        self->queue_.front().job.sample.get() != sample)
+      return;
+    self->yield_due_ = true;
+    self->maybe_yield();
+  });
+}
+
+void shadow_link::maybe_yield() {
+  if (!yield_due_ || cancelling_ || !connection_ || sent_ == 0 || !is_fence(queue_.front().job))
+    return;
+  // Nobody waits for a sample that is alone in the queue: it may take its time.
+  if (queue_.size() == 1 && waiters_ == 0 && !finishing_) return;
+  yield_due_ = false;
+  queue_.front().job.sample->cancel_requested = true;
+  cancelling_ = true;
+  cancel_generation_ = generation_;
+  shared_.shadow_read_yields.fetch_add(1, std::memory_order_relaxed);
+  asio::co_spawn(context_, cancel_sample(shared_from_this(), connection_->cancel, generation_),
+                 asio::detached);
+}
+
+awaitable<void> shadow_link::cancel_sample(std::shared_ptr<shadow_link> self,
+                                           cancel_target target, std::uint64_t generation) {
+  // Returns once the server closed the request's connection: PostgreSQL signals the backend
+  // before that, so the cancel can no longer reach anything written after this point.
+  co_await send_cancel(std::move(target));
+  self->cancelling_ = false;
+  if (generation != self->generation_) co_return;
+  self->work_.cancel();
+  self->notify_progress();
+  if (self->finishing_ && self->caught_up()) {
+    self->finish_deadline_.cancel();
+    self->finish(std::chrono::milliseconds{0});
+  }
+}
+
 void shadow_link::conclude_sample(const std::shared_ptr<shadow::read_sample>& sample,
                                   std::chrono::microseconds shadow_latency, int phase) {
   compare::read_stats& stats = *shared_.read_stats;
@@ -354,6 +444,10 @@ void shadow_link::conclude_sample(const std::shared_ptr<shadow::read_sample>& sa
   compare::result_diff_summary summary = sample->diff.finish();
   if (summary.verdict == compare::result_verdict::match) {
     record_sample(*sample, summary, compare::sample_outcome::match, shadow_latency, phase);
+    return;
+  }
+  if (sample->cancel_requested) {  // answered "canceled" or cut short: no verdict
+    stats.record_skipped(sample->fingerprint, *sample->shown_sql, clock::now());
     return;
   }
   auto columns = shadow::mismatching_columns(*sample, summary);
@@ -625,7 +719,10 @@ void shadow_link::diverge(divergence_kind kind, const shadow::shadow_job* job, s
     }
     shared_.divergence_log->write(r);
   }
-  if (lost) drop_connection();
+  if (lost) {
+    if (connection_) back_off();  // reconnecting at once would likely meet the same fate
+    drop_connection();
+  }
 }
 
 }  // namespace dw::proxy

@@ -61,7 +61,11 @@ class shadow_link : public std::enable_shared_from_this<shadow_link> {
 
   /// Queues a job. Jobs run in order; a job marked overflow diverges the session instead.
   void enqueue(shadow::shadow_job job, int phase);
-  [[nodiscard]] bool caught_up() const noexcept { return executed_ == enqueued_; }
+  /// Every job queued so far has run, and no cancel of a sample is still on its way (it
+  /// could otherwise reach the connection after release() made it a primary).
+  [[nodiscard]] bool caught_up() const noexcept {
+    return executed_ == enqueued_ && !cancel_in_flight();
+  }
   [[nodiscard]] std::size_t queued_bytes() const noexcept { return queued_bytes_; }
   [[nodiscard]] std::uint64_t backlog() const noexcept { return enqueued_ - executed_; }
   /// Age of the oldest job not yet run (zero when caught up).
@@ -133,9 +137,28 @@ class shadow_link : public std::enable_shared_from_this<shadow_link> {
                int phase, bool lost, const shadow::reply_tracker* reply = nullptr,
                std::size_t statement = 0);
   void drop_connection() noexcept;
+  /// The shadow failed (could not connect, or lost its connection): attach() waits
+  /// reconnect_min_ms, doubling per failure in a row up to reconnect_max_ms, and records
+  /// the reconnect when it succeeds.
+  void back_off();
   /// A record naming this session, for `kind` in `phase`.
   [[nodiscard]] shadow::divergence_record record(shadow::divergence_kind kind, int phase) const;
   void notify_progress() noexcept { progress_.cancel(); }
+
+  // Yielding a sampled read (shadow_reads.yield_after_ms). A sample outside a transaction is
+  // a fence: feed_loop writes nothing after it until it has answered, so a CancelRequest
+  // can only reach the sample (or an idle backend, where PostgreSQL ignores it).
+  [[nodiscard]] static bool is_fence(const shadow::shadow_job& job) noexcept;
+  [[nodiscard]] bool fenced() const noexcept;
+  /// The fence at the queue's front started running: its yield clock starts.
+  void arm_yield();
+  /// Cancels the running sample if its time is up and something waits behind it.
+  void maybe_yield();
+  static awaitable<void> cancel_sample(std::shared_ptr<shadow_link> self, cancel_target target,
+                                       std::uint64_t generation);
+  [[nodiscard]] bool cancel_in_flight() const noexcept {
+    return cancelling_ && cancel_generation_ == generation_;
+  }
 
   asio::io_context& context_;
   shared_state& shared_;
@@ -161,7 +184,8 @@ class shadow_link : public std::enable_shared_from_this<shadow_link> {
   bool finishing_ = false;
   bool finishing_counted_ = false;
   int last_phase_ = 0;  // divergences are not repeated until the next boundary
-  unsigned failures_ = 0;
+  unsigned failures_ = 0;  // in a row, reset once a job ran on a new connection
+  bool lost_ = false;      // the next successful attach() is a reconnect
   std::chrono::steady_clock::time_point retry_at_{};
   std::vector<std::byte> carry_;
   std::shared_ptr<const rerun_target> rerun_target_;
@@ -169,6 +193,11 @@ class shadow_link : public std::enable_shared_from_this<shadow_link> {
   asio::steady_timer progress_;  // the session waits here for the drainer
   asio::steady_timer finish_deadline_;
   asio::steady_timer replies_;   // drain_loop waits here for feed_loop
+  asio::steady_timer yield_;     // runs out when the running sample may be cancelled
+  bool yield_due_ = false;       // the running sample has had its time
+  bool cancelling_ = false;      // a CancelRequest is on its way to the backend
+  std::uint64_t cancel_generation_ = 0;
+  unsigned waiters_ = 0;         // wait_caught_up / wait_for_room callers
 };
 
 }  // namespace dw::proxy

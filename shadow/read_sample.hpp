@@ -79,6 +79,9 @@ struct read_sample {
   bool in_transaction = false;    ///< ran inside the client's transaction
   bool primary_is_new = false;
   bool unusable = false;  ///< an answer could not be followed (huge row, partial portal)
+  /// The shadow was asked to cancel it (a write waited behind it): an answer that then
+  /// differs is the cancel's doing, so the sample counts as skipped.
+  bool cancel_requested = false;
   std::chrono::steady_clock::time_point primary_sent{};
   std::chrono::microseconds primary_latency{0};
   // Brief descriptions of each answer for the example: "SELECT 3" or "ERROR 42P01: ...".

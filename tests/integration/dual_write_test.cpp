@@ -518,6 +518,46 @@ TEST(dual_write, new_stopped_under_load_marks_divergence_and_blocks_phase_2_unti
   EXPECT_EQ(p.status().phase, 2);
 }
 
+// One shadow connection killed on NEW (pg_terminate_backend) while its session lives on:
+// the loss is recorded, and so is the reconnect that ends the gap, after reconnect_min_ms.
+TEST(dual_write, a_terminated_shadow_connection_is_recorded_lost_and_then_reconnected) {
+  DW_SKIP_WITHOUT_PROXY();
+  const std::string db = "dw_shadow_killed";
+  create_databases(db, "CREATE TABLE dw_marker (n int NOT NULL)");
+  dual_write_proxy p{phase_1_options(db)};
+  auto client = pg_connect(p.conninfo());
+  pg_exec(client.get(), "INSERT INTO dw_marker VALUES (0)");
+  const auto new_info = new_cluster().admin_conninfo(db);
+  ASSERT_EQ(wait_for_count(new_info, "SELECT count(*) FROM dw_marker", 1, 10s), 1)
+      << "phase 1 does not write to NEW";
+  // The session's shadow is the only other connection to this database on NEW.
+  EXPECT_EQ(pg_value(new_info,
+                     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+                     "datname = current_database() AND pid <> pg_backend_pid()"),
+            "1");
+
+  const auto records = [&p](const std::string& kind) {
+    std::ifstream log{p.divergence_log()};
+    int found = 0;
+    for (std::string line; std::getline(log, line);)
+      if (line.find("\"kind\":\"" + kind + "\"") != std::string::npos) ++found;
+    return found;
+  };
+  int n = 0;
+  const bool reconnected = wait_until(
+      [&] {
+        pg_exec(client.get(), "INSERT INTO dw_marker VALUES (" + std::to_string(++n) + ")");
+        return records("reconnect") > 0;
+      },
+      15s, 100ms);
+  EXPECT_TRUE(reconnected) << "no reconnect record after the shadow connection was lost\n"
+                           << p.proxy().log_tail(30);
+  EXPECT_GE(records("shadow_unreachable"), 1);
+  // Writes reach NEW again from the same session.
+  pg_exec(client.get(), "INSERT INTO dw_marker VALUES (-1)");
+  EXPECT_EQ(wait_for_count(new_info, "SELECT count(*) FROM dw_marker WHERE n = -1", 1, 10s), 1);
+}
+
 // ---------------------------------------------------------------------------------------
 // 5. OLD (the primary) dies under phase-1 load: the failure is not hidden. Clients get an
 // error within a bound instead of hanging, new clients are refused, and once OLD is back
