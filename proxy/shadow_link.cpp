@@ -155,8 +155,8 @@ awaitable<bool> shadow_link::attach(backend_login login, bool to_new, std::vecto
   }
   connection_ = std::make_shared<backend_connection>(std::move(*outcome.connection));
   carry_ = std::move(connection_->leftover);
-  // failures_ is reset once a job ran (drain_loop): a shadow that connects but then loses
-  // its connection again at once keeps backing off.
+  // failures_ is reset once the shadow completes a transaction (drain_loop): a shadow that
+  // connects but then fails again before that keeps backing off.
   const bool was_lost = std::exchange(lost_, false);
   ++generation_;
   if (!replay.empty()) enqueue(shadow::make_replay_job(std::move(replay)), phase);
@@ -316,6 +316,10 @@ awaitable<void> shadow_link::drain_loop(std::uint64_t generation) {
     const bool ok = co_await run_job(front.job, front.phase, std::max(front.sent_at, clock::now()));
     if (generation != generation_) co_return;  // dropped or released meanwhile
     if (!ok) co_return;
+    // A shadow that gets a transaction through again is healthy: its backoff starts over.
+    // (Not any job: after a reconnect, statements that touch nothing locked succeed and the
+    // one stuck behind the same lock fails again, and again at once, without this.)
+    if (queue_.front().job.ends_at_boundary) failures_ = 0;
     if (fence) {
       yield_.cancel();
       yield_due_ = false;
@@ -325,7 +329,6 @@ awaitable<void> shadow_link::drain_loop(std::uint64_t generation) {
     queue_.pop_front();
     --sent_;
     ++executed_;
-    failures_ = 0;
     shared_.shadow_jobs.fetch_add(1, std::memory_order_relaxed);
     notify_progress();
     if (finishing_ && caught_up()) {

@@ -184,7 +184,7 @@ class shadow_link : public std::enable_shared_from_this<shadow_link> {
   bool finishing_ = false;
   bool finishing_counted_ = false;
   int last_phase_ = 0;  // divergences are not repeated until the next boundary
-  unsigned failures_ = 0;  // in a row, reset once a job ran on a new connection
+  unsigned failures_ = 0;  // in a row, reset once the shadow completes a transaction
   bool lost_ = false;      // the next successful attach() is a reconnect
   std::chrono::steady_clock::time_point retry_at_{};
   std::vector<std::byte> carry_;
