@@ -256,7 +256,9 @@ awaitable<backend_outcome> connect_backend(const backend_login& login) {
   co_return out;
 }
 
-awaitable<void> send_cancel(cancel_target target) {
+namespace {
+
+awaitable<void> deliver_cancel(cancel_target target) {
   config::backend b;
   b.name = "cancel";
   b.host = target.host;
@@ -270,6 +272,17 @@ awaitable<void> send_cancel(cancel_target target) {
   // The server closes the connection once it has read the request; wait for that so the
   // request is not cut off by our own close.
   (void)co_await io.read_some();
+}
+
+}  // namespace
+
+awaitable<void> send_cancel(cancel_target target) {
+  using namespace asio::experimental::awaitable_operators;
+  // Bounded: a shadow link waits for its cancel to be delivered before it writes on, and a
+  // host that never answers must not hold it past this.
+  constexpr std::chrono::seconds cancel_timeout{5};
+  asio::steady_timer deadline{co_await asio::this_coro::executor, cancel_timeout};
+  (void)co_await (deliver_cancel(std::move(target)) || deadline.async_wait(use_nothrow));
 }
 
 awaitable<bool> read_until_ready(stream& io, std::size_t ready_owed, std::vector<std::byte>& carry,

@@ -60,7 +60,9 @@ void send_terminate(stream& backend) noexcept;
     stream& io, std::size_t ready_owed, std::vector<std::byte>& carry,
     const std::function<void(const protocol::frame&)>& on_message);
 
-/// Sends a CancelRequest to a backend (fire and forget, as libpq's PQcancel does).
+/// Sends a CancelRequest to a backend, as libpq's PQcancel does, and returns once the server
+/// closed the request's connection (PostgreSQL has signalled the backend by then), after at
+/// most 5 s, or at once when the server cannot be reached. Errors are not reported.
 [[nodiscard]] awaitable<void> send_cancel(cancel_target target);
 
 }  // namespace dw::proxy
