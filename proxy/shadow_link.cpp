@@ -60,15 +60,6 @@ void shadow_link::back_off() {
 
 void shadow_link::drop_connection() noexcept {
   if (connection_) {
-    // A statement still running there (stuck behind a lock, or slow) would hold its locks
-    // on the shadow until it ended, and a closed socket is only noticed when the backend
-    // next reads or writes: cancel it, so the locks go with it.
-    if (sent_ > 0) {
-      try {
-        asio::co_spawn(context_, send_cancel(connection_->cancel), asio::detached);
-      } catch (const std::exception&) {  // the socket is closed below either way
-      }
-    }
     connection_->io->close();
     connection_.reset();
   }
@@ -724,6 +715,11 @@ void shadow_link::diverge(divergence_kind kind, const shadow::shadow_job* job, s
   }
   if (lost) {
     if (connection_) back_off();  // reconnecting at once would likely meet the same fate
+    // A statement still running there (stuck behind a lock, or slow) would keep its locks
+    // on the shadow until it ended: a closed socket is only noticed when the backend next
+    // reads or writes. Cancel it, so the locks go with it.
+    if (connection_ && sent_ > 0)
+      asio::co_spawn(context_, send_cancel(connection_->cancel), asio::detached);
     drop_connection();
   }
 }
