@@ -81,6 +81,8 @@ struct limits {
 struct shadow_settings {
   std::string mode = "ordered";  ///< "ordered" (conflicting writes keep the primary's order) or "async"
   std::chrono::milliseconds lag_bound{2000};  ///< longest a client ever waits for its shadow
+  /// The waits' bound for lag_bound after any shadow ran past lag_bound (a stalled shadow).
+  std::chrono::milliseconds stalled_bound{200};
   std::size_t max_queue_bytes = 16u << 20;    ///< per session; a full queue pushes back, then diverges
   std::size_t max_connections = 1000;         ///< shadow connections open at once, all sessions
   std::chrono::milliseconds reconnect_min{100};

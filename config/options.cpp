@@ -80,6 +80,11 @@ constexpr option table[] = {
   {"shadow.lag_bound_ms", option_kind::milliseconds, "2000", true, false,
    "Longest a client waits for its shadow; past it the session's shadow is marked diverged",
    [](config& c) -> field_ref { return &c.shadow.lag_bound; }, 1, one_hour_ms},
+  {"shadow.stalled_bound_ms", option_kind::milliseconds, "200", true, false,
+   "Once a session's shadow has run past lag_bound_ms, every session's wait for its shadow "
+   "is cut to this for the next lag_bound_ms: clients queued behind one another's row locks "
+   "on the primary then wait this long each for a stalled shadow, not a whole lag bound each",
+   [](config& c) -> field_ref { return &c.shadow.stalled_bound; }, 0, one_hour_ms},
   {"shadow.max_queue_bytes", option_kind::integer, "16777216", true, false,
    "Statements a session may have queued for its shadow, in bytes; a full queue makes the "
    "client wait (up to lag_bound_ms), then the shadow is marked diverged",

@@ -254,6 +254,13 @@ std::vector<control::metric_sample> control_bridge::metrics() const {
           static_cast<double>(shared_.serialization_deadlocks.load()));
   counter("dwproxy_flips_total", "Completed flips of the primary.",
           static_cast<double>(shared_.flips.load()));
+  gauge("dwproxy_shadow_stalled",
+        "1 while waits for the shadow are cut to shadow.stalled_bound_ms (a shadow ran past "
+        "shadow.lag_bound_ms within the last lag_bound_ms), else 0.",
+        std::chrono::steady_clock::now().time_since_epoch().count() <
+                shared_.shadow_stalled_until.load()
+            ? 1.0
+            : 0.0);
   gauge("dwproxy_last_flip_stall_ms", "How long the last flip held new transactions.",
         static_cast<double>(shared_.last_flip_stall_ms.load()));
   const compare::sample_totals reads = shared_.read_stats->totals();
@@ -270,7 +277,9 @@ std::vector<control::metric_sample> control_bridge::metrics() const {
           "Reads chosen for sampling but not compared (shadow queue full or shadow absent).",
           static_cast<double>(reads.skipped));
   for (const auto kind : shadow::all_divergence_kinds()) {
-    out.push_back({"dwproxy_divergences_by_kind_total", "Divergences recorded, by kind.",
+    out.push_back({"dwproxy_divergences_by_kind_total",
+                   "Divergence-log records, by kind (a reconnect ends a session's gap; every "
+                   "other kind is a divergence).",
                    control::metric_type::counter,
                    {{"kind", std::string{shadow::to_string(kind)}}},
                    static_cast<double>(

@@ -70,6 +70,9 @@ class sequence_table_cache {
 /// Process-wide state shared by all workers; each field is thread-safe on its own.
 struct shared_state {
   std::atomic<std::shared_ptr<const runtime>> current;
+  /// steady_clock ticks until which waits for a shadow are cut to shadow.stalled_bound_ms
+  /// (set when one ran past shadow.lag_bound_ms).
+  std::atomic<std::int64_t> shadow_stalled_until{0};
   cancel_registry* cancels = nullptr;
   table_locks* locks = nullptr;  ///< serialised writes (shadow.serialize_*)
   sequence_table_cache sequence_tables;

@@ -155,6 +155,8 @@ awaitable<bool> shadow_link::attach(backend_login login, bool to_new, std::vecto
     diverge(divergence_kind::shadow_unreachable, nullptr,
             "session state too large to replay on the new shadow connection", phase, false);
   if (was_lost) {
+    // Counted by kind like the records beside it (not as a divergence: it ends one).
+    shared_.divergences_by_kind[static_cast<std::size_t>(divergence_kind::reconnect)].fetch_add(1);
     shadow::divergence_record r = record(divergence_kind::reconnect, phase);
     r.detail = "shadow connection re-established";
     if (shared_.divergence_log) shared_.divergence_log->write(r);
@@ -208,7 +210,19 @@ void shadow_link::enqueue(shadow::shadow_job job, int phase) {
   maybe_yield();
 }
 
+clock::time_point shadow_link::stall_capped(clock::time_point deadline) const {
+  const auto now = clock::now();
+  if (now.time_since_epoch().count() >= shared_.shadow_stalled_until.load()) return deadline;
+  return std::min(deadline, now + shared_.current.load()->cfg.shadow.stalled_bound);
+}
+
+void shadow_link::note_stall() {
+  const auto until = clock::now() + shared_.current.load()->cfg.shadow.lag_bound;
+  shared_.shadow_stalled_until.store(until.time_since_epoch().count());
+}
+
 awaitable<bool> shadow_link::wait_caught_up(clock::time_point deadline, int phase) {
+  deadline = stall_capped(deadline);
   ++waiters_;
   maybe_yield();
   while (!caught_up()) {
@@ -216,6 +230,7 @@ awaitable<bool> shadow_link::wait_caught_up(clock::time_point deadline, int phas
     auto [ec] = co_await progress_.async_wait(use_nothrow);
     if (!ec && !caught_up()) {
       --waiters_;
+      note_stall();
       diverge(divergence_kind::lag_exceeded,
               queue_.empty() ? nullptr : &queue_.front().job,
               "the shadow did not catch up within shadow.lag_bound_ms", phase, true);
@@ -228,6 +243,7 @@ awaitable<bool> shadow_link::wait_caught_up(clock::time_point deadline, int phas
 
 awaitable<void> shadow_link::wait_for_room(std::size_t bytes, std::size_t max_bytes,
                                            clock::time_point deadline, int phase) {
+  deadline = stall_capped(deadline);
   ++waiters_;
   maybe_yield();
   while (connection_ && queued_bytes_ > 0 && queued_bytes_ + bytes > max_bytes) {
@@ -235,6 +251,7 @@ awaitable<void> shadow_link::wait_for_room(std::size_t bytes, std::size_t max_by
     auto [ec] = co_await progress_.async_wait(use_nothrow);
     if (!ec && queued_bytes_ > 0 && queued_bytes_ + bytes > max_bytes) {
       --waiters_;
+      note_stall();
       diverge(divergence_kind::queue_overflow, queue_.empty() ? nullptr : &queue_.front().job,
               "the shadow queue stayed full past shadow.lag_bound_ms", phase, true);
       co_return;

@@ -144,6 +144,12 @@ class shadow_link : public std::enable_shared_from_this<shadow_link> {
   /// A record naming this session, for `kind` in `phase`.
   [[nodiscard]] shadow::divergence_record record(shadow::divergence_kind kind, int phase) const;
   void notify_progress() noexcept { progress_.cancel(); }
+  // A shadow that runs past its bound holds its session's row locks on the primary for that
+  // long, and the clients queued behind them then wait for their own shadows in turn. So
+  // once one wait ran out, all waits are cut to shadow.stalled_bound_ms for a lag bound.
+  [[nodiscard]] std::chrono::steady_clock::time_point stall_capped(
+      std::chrono::steady_clock::time_point deadline) const;
+  void note_stall();
 
   // Yielding a sampled read (shadow_reads.yield_after_ms). A sample outside a transaction is
   // a fence: feed_loop writes nothing after it until it has answered, so a CancelRequest

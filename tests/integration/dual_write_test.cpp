@@ -558,6 +558,43 @@ TEST(dual_write, a_terminated_shadow_connection_is_recorded_lost_and_then_reconn
   EXPECT_EQ(wait_for_count(new_info, "SELECT count(*) FROM dw_marker WHERE n = -1", 1, 10s), 1);
 }
 
+// A shadow stalled by a row lock held on NEW. The first client's autocommit UPDATE waits a
+// lag bound for its shadow, holding the row on OLD; the others queue behind it there, and
+// then wait shadow.stalled_bound_ms each for their shadows, not a lag bound each.
+TEST(dual_write, clients_queued_behind_a_stalled_shadow_wait_one_lag_bound_not_one_each) {
+  DW_SKIP_WITHOUT_PROXY();
+  const std::string db = "dw_stalled_shadow";
+  create_databases(db, "CREATE TABLE hot (id int PRIMARY KEY, v int NOT NULL);"
+                       "INSERT INTO hot VALUES (1, 0);");
+  auto options = phase_1_options(db);
+  options.lag_bound_ms = 1500;
+  dual_write_proxy p{options};
+  constexpr int clients = 4;
+  std::vector<pg_conn> conns;
+  for (int i = 0; i < clients; ++i) conns.push_back(pg_connect(p.conninfo()));
+
+  auto holder = pg_connect(new_cluster().admin_conninfo(db));
+  pg_exec(holder.get(), "BEGIN");
+  pg_exec(holder.get(), "SELECT v FROM hot WHERE id = 1 FOR UPDATE");
+  const auto start = std::chrono::steady_clock::now();
+  for (auto& c : conns) send_query(c.get(), "UPDATE hot SET v = v + 1 WHERE id = 1");
+  std::chrono::milliseconds last{0};
+  for (auto& c : conns) {
+    const auto r = await_query(c.get(), 30s);
+    EXPECT_TRUE(r.finished && r.ok) << r.sqlstate << " " << r.message;
+    last = std::max(last, std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::steady_clock::now() - start));
+  }
+  pg_exec(holder.get(), "ROLLBACK");
+  // One lag bound (1500 ms) plus 200 ms for each of the other three, with room to spare;
+  // a lag bound each would be 6 s.
+  EXPECT_LT(last, 3000ms) << "clients queued behind a stalled shadow waited a lag bound each\n"
+                          << p.proxy().log_tail(30);
+  EXPECT_EQ(pg_value(old_cluster().admin_conninfo(db), "SELECT v FROM hot"),
+            std::to_string(clients));
+  EXPECT_GE(p.status().diverged_sessions, 1u);
+}
+
 // ---------------------------------------------------------------------------------------
 // 5. OLD (the primary) dies under phase-1 load: the failure is not hidden. Clients get an
 // error within a bound instead of hanging, new clients are refused, and once OLD is back
