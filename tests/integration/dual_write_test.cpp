@@ -567,7 +567,7 @@ TEST(dual_write, clients_queued_behind_a_stalled_shadow_wait_one_lag_bound_not_o
   create_databases(db, "CREATE TABLE hot (id int PRIMARY KEY, v int NOT NULL);"
                        "INSERT INTO hot VALUES (1, 0);");
   auto options = phase_1_options(db);
-  options.lag_bound_ms = 1500;
+  options.lag_bound_ms = 2000;
   dual_write_proxy p{options};
   constexpr int clients = 4;
   std::vector<pg_conn> conns;
@@ -586,9 +586,9 @@ TEST(dual_write, clients_queued_behind_a_stalled_shadow_wait_one_lag_bound_not_o
                               std::chrono::steady_clock::now() - start));
   }
   pg_exec(holder.get(), "ROLLBACK");
-  // One lag bound (1500 ms) plus 200 ms for each of the other three, with room to spare;
-  // a lag bound each would be 6 s.
-  EXPECT_LT(last, 3000ms) << "clients queued behind a stalled shadow waited a lag bound each\n"
+  // One lag bound (2 s) plus 200 ms for each of the other three (about 2.6 s); a lag bound
+  // each would be 8 s.
+  EXPECT_LT(last, 4000ms) << "clients queued behind a stalled shadow waited a lag bound each\n"
                           << p.proxy().log_tail(30);
   EXPECT_EQ(pg_value(old_cluster().admin_conninfo(db), "SELECT v FROM hot"),
             std::to_string(clients));
