@@ -157,6 +157,8 @@ awaitable<bool> shadow_link::attach(backend_login login, bool to_new, std::vecto
   if (was_lost) {
     // Counted by kind like the records beside it (not as a divergence: it ends one).
     shared_.divergences_by_kind[static_cast<std::size_t>(divergence_kind::reconnect)].fetch_add(1);
+    spdlog::info("[s{} {}] shadow connection re-established", who_.session_id,
+                 who_.client_address);
     shadow::divergence_record r = record(divergence_kind::reconnect, phase);
     r.detail = "shadow connection re-established";
     if (shared_.divergence_log) shared_.divergence_log->write(r);
