@@ -4,7 +4,6 @@
 
 #include <fmt/format.h>
 
-
 #include "compare/read_stats.hpp"
 #include "control/json_fields.hpp"
 #include "control/state_file.hpp"

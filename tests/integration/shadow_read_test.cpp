@@ -39,6 +39,15 @@ std::string sample_everything(const std::string& more = "") {
   return "shadow_reads:\n  sample_rate: 1\n  max_pending: 1000\n" + more;
 }
 
+/// `db` on both sides holding items and a view item_names of them. On NEW the view answers
+/// the same rows `delay` later: each query of it sleeps there (e.g. "0.02" seconds).
+void create_slow_view_databases(const std::string& db, const std::string& delay) {
+  create_databases(db, items_schema + "CREATE VIEW item_names AS SELECT id, name FROM items;");
+  pg_exec(pg_connect(new_cluster().admin_conninfo(db)).get(),
+          "CREATE OR REPLACE VIEW item_names AS SELECT i.id, i.name FROM items i, pg_sleep(" +
+              delay + ") s");
+}
+
 /// The read-diff statistics `dwctl --json diffs` reports, by statement text.
 std::map<std::string, diff_counts> diffs_by_statement(const dual_write_proxy& p) {
   std::map<std::string, diff_counts> out;
@@ -195,10 +204,7 @@ TEST(shadow_read, the_2_to_3_gate_refuses_while_new_differs_and_allows_once_fixe
 TEST(shadow_read, a_slow_new_in_phase_3_rolls_back_to_phase_2_without_failing_a_client) {
   DW_SKIP_WITHOUT_PROXY();
   const std::string db = "dw_shadow_rollback";
-  create_databases(db, items_schema + "CREATE VIEW item_names AS SELECT id, name FROM items;");
-  // NEW answers the same rows, 20 ms slower: its view sleeps once per query.
-  pg_exec(pg_connect(new_cluster().admin_conninfo(db)).get(),
-          "CREATE OR REPLACE VIEW item_names AS SELECT i.id, i.name FROM items i, pg_sleep(0.02) s");
+  create_slow_view_databases(db, "0.02");  // NEW answers 20 ms slower
 
   dual_write_options o;
   o.dbname = db;
@@ -238,10 +244,7 @@ TEST(shadow_read, a_slow_new_in_phase_3_rolls_back_to_phase_2_without_failing_a_
 TEST(shadow_read, a_slow_sample_a_write_waits_behind_is_cancelled_on_new_not_waited_for) {
   DW_SKIP_WITHOUT_PROXY();
   const std::string db = "dw_shadow_yield";
-  create_databases(db, items_schema + "CREATE VIEW item_names AS SELECT id, name FROM items;");
-  // The same rows on NEW, 3 s later: each query of the view sleeps there.
-  pg_exec(pg_connect(new_cluster().admin_conninfo(db)).get(),
-          "CREATE OR REPLACE VIEW item_names AS SELECT i.id, i.name FROM items i, pg_sleep(3) s");
+  create_slow_view_databases(db, "3");  // a sampled read of the view takes 3 s on NEW
 
   dual_write_options o;
   o.dbname = db;
