@@ -132,9 +132,10 @@ constexpr option table[] = {
    "rather than queued: the client is never delayed for a sample",
    [](config& c) -> field_ref { return &c.shadow_reads.max_pending; }, 1, 100000},
   {"shadow_reads.yield_after_ms", option_kind::milliseconds, "50", true, false,
-   "A sampled read (outside a transaction) that keeps a write, a commit or a phase move "
-   "waiting behind it on the session's shadow for this long is cancelled there and counted as "
-   "skipped: a heavy read on NEW never holds the client up longer, nor diverges the session",
+   "A sampled read that keeps a write, a commit or a phase move waiting behind it on the "
+   "session's shadow for this long is cancelled there and counted as skipped (inside a "
+   "transaction under a savepoint, so the transaction goes on): a heavy read on NEW never "
+   "holds the client up longer, nor diverges the session",
    [](config& c) -> field_ref { return &c.shadow_reads.yield_after; }, 0, one_hour_ms},
   {"shadow_reads.ignore_columns", option_kind::string, "", true, false,
    "Comma-separated result columns left out of the comparison: `column` anywhere, or "

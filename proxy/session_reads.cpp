@@ -95,7 +95,7 @@ void session::hand_sample_to_shadow(int phase) {
   if (!sample_) return;
   std::shared_ptr<shadow::read_sample> sample = std::move(sample_);
   if (shadow_ && shadow_->connected() && !sample->unusable) {
-    shadow_->enqueue(shadow::make_sample_job(std::move(sample)), phase);
+    for (auto& job : shadow::make_sample_jobs(std::move(sample))) shadow_->enqueue(std::move(job), phase);
     return;
   }
   owner_.shared().read_stats->record_skipped(sample->fingerprint, *sample->shown_sql,

@@ -77,6 +77,7 @@ void shadow_link::drop_connection() noexcept {
   queue_.clear();
   queued_bytes_ = 0;
   sent_ = 0;
+  front_readies_ = 0;
   executed_ = enqueued_;
   replies_.cancel();
   yield_.cancel();
@@ -337,6 +338,7 @@ awaitable<void> shadow_link::drain_loop(std::uint64_t generation) {
     }
     queued_bytes_ -= queue_.front().job.bytes.size();
     queue_.pop_front();
+    front_readies_ = 0;
     --sent_;
     ++executed_;
     shared_.shadow_jobs.fetch_add(1, std::memory_order_relaxed);
@@ -362,6 +364,7 @@ awaitable<bool> shadow_link::run_job(const shadow::shadow_job& job, int phase,
   const protocol::frame_decoder decoder{protocol::direction::backend, lim};
   bool done = reply.ready_expected() == 0;
   std::uint32_t readies = 0;  // of a sample: its answer lies after sample_ready_skip of them
+  front_readies_ = 0;
   while (!done) {
     std::size_t used = 0;
     while (!done) {
@@ -375,7 +378,11 @@ awaitable<bool> shadow_link::run_job(const shadow::shadow_job& job, int phase,
       done = reply.on_message((*f)->type, (*f)->body);
       if (job.sample && readies == job.sample_ready_skip)
         job.sample->on_message(compare::result_side::shadow, (*f)->type, (*f)->body);
-      if ((*f)->type == 'Z') ++readies;
+      if ((*f)->type == 'Z') {
+        front_readies_ = ++readies;
+        // The savepoint before a sample answered: a cancel that waited for it may go now.
+        if (job.sample && readies == job.sample_ready_skip && readies > 0) maybe_yield();
+      }
       used += (*f)->wire_size;
     }
     carry_.erase(carry_.begin(), carry_.begin() + static_cast<std::ptrdiff_t>(used));
@@ -397,9 +404,7 @@ awaitable<bool> shadow_link::run_job(const shadow::shadow_job& job, int phase,
   co_return true;
 }
 
-bool shadow_link::is_fence(const shadow::shadow_job& job) noexcept {
-  return job.sample && !job.sample->in_transaction;
-}
+bool shadow_link::is_fence(const shadow::shadow_job& job) noexcept { return job.sample != nullptr; }
 
 bool shadow_link::fenced() const noexcept {
   return (sent_ > 0 && is_fence(queue_[sent_ - 1].job)) || cancel_in_flight();
@@ -421,8 +426,14 @@ void shadow_link::arm_yield() {
 void shadow_link::maybe_yield() {
   if (!yield_due_ || cancelling_ || !connection_ || sent_ == 0 || !is_fence(queue_.front().job))
     return;
-  // Nobody waits for a sample that is alone in the queue: it may take its time.
-  if (queue_.size() == 1 && waiters_ == 0 && !finishing_) return;
+  // Inside a transaction the cancel waits until the savepoint has answered: it must end the
+  // read, never the SAVEPOINT (the shadow's transaction would then be lost with it).
+  if (front_readies_ < queue_.front().job.sample_ready_skip) return;
+  // Nobody waits for a sample that is alone in the queue (but for its own savepoint's
+  // release): it may take its time.
+  std::size_t behind = queue_.size() - 1;
+  if (behind > 0 && queue_[1].job.ends_sample_savepoint) --behind;
+  if (behind == 0 && waiters_ == 0 && !finishing_) return;
   yield_due_ = false;
   queue_.front().job.sample->cancel_requested = true;
   cancelling_ = true;

@@ -202,6 +202,7 @@ class shadow_link : public std::enable_shared_from_this<shadow_link> {
   asio::steady_timer yield_;     // runs out when the running sample may be cancelled
   bool yield_due_ = false;       // the running sample has had its time
   bool cancelling_ = false;      // a CancelRequest is on its way to the backend
+  std::uint32_t front_readies_ = 0;  // ReadyForQuery read so far of the job at the front
   std::uint64_t cancel_generation_ = 0;
   unsigned waiters_ = 0;         // wait_caught_up / wait_for_room callers
 };

@@ -181,7 +181,7 @@ void capture_parameters(read_sample& sample) {
   }
 }
 
-shadow_job make_sample_job(std::shared_ptr<read_sample> sample) {
+std::vector<shadow_job> make_sample_jobs(std::shared_ptr<read_sample> sample) {
   shadow_job job;
   job.units = 0;
   job.compare_answers = false;
@@ -189,21 +189,31 @@ shadow_job make_sample_job(std::shared_ptr<read_sample> sample) {
   job.statement.sql = sample->sql;
   job.parameters = sample->parameters;
   job.parameter_formats = sample->parameter_formats;
-  const auto append_query = [&job](std::string_view sql) {
-    protocol::write_query(job.bytes, sql);
-    job.types.push_back('Q');
+  const auto append_query = [](shadow_job& to, std::string_view sql) {
+    protocol::write_query(to.bytes, sql);
+    to.types.push_back('Q');
   };
-  if (sample->in_transaction) {
-    append_query("SAVEPOINT dwproxy_sample");
+  const bool in_transaction = sample->in_transaction;
+  if (in_transaction) {
+    append_query(job, "SAVEPOINT dwproxy_sample");
     job.sample_ready_skip = 1;
   }
   job.bytes.insert(job.bytes.end(), sample->frames.begin(), sample->frames.end());
   for (char t : frontend_frame_types(sample->frames)) job.types.push_back(t);
-  // Works whether the read failed (the transaction is then aborted) or not.
-  if (sample->in_transaction)
-    append_query("ROLLBACK TO SAVEPOINT dwproxy_sample; RELEASE SAVEPOINT dwproxy_sample");
   job.sample = std::move(sample);
-  return job;
+  std::vector<shadow_job> jobs;
+  jobs.push_back(std::move(job));
+  if (in_transaction) {
+    // A job of its own, written only once the read has answered: a cancel sent to make the
+    // read give way then cannot land on it. Works whether the read failed or not.
+    shadow_job restore;
+    restore.units = 0;
+    restore.compare_answers = false;
+    restore.ends_sample_savepoint = true;
+    append_query(restore, "ROLLBACK TO SAVEPOINT dwproxy_sample; RELEASE SAVEPOINT dwproxy_sample");
+    jobs.push_back(std::move(restore));
+  }
+  return jobs;
 }
 
 std::vector<std::string> mismatching_columns(const read_sample& sample,

@@ -100,10 +100,12 @@ struct read_sample {
 /// Fills sample.parameters from the Bind among sample.frames (for the example and the log).
 void capture_parameters(read_sample& sample);
 
-/// The shadow's job for a sample. Inside a transaction the read runs under a savepoint, so
-/// that a read failing on the shadow cannot abort the transaction the client's writes go on in.
-/// `sample_ready_skip` of the job says how many ReadyForQuery precede the read's answer.
-[[nodiscard]] shadow_job make_sample_job(std::shared_ptr<read_sample> sample);
+/// The shadow's jobs for a sample, queued in order. Inside a transaction the read runs under a
+/// savepoint, so that a read failing (or cancelled) on the shadow cannot abort the transaction
+/// the client's writes go on in: the first job sets the savepoint and reads (its
+/// `sample_ready_skip` says how many ReadyForQuery precede the read's answer), the second rolls
+/// back to the savepoint and releases it. Outside a transaction the read is the only job.
+[[nodiscard]] std::vector<shadow_job> make_sample_jobs(std::shared_ptr<read_sample> sample);
 
 /// A mismatch's verdict after the recheck: the read run once more on the primary and on the
 /// shadow, on connections of their own, fed into `recheck` as its primary and shadow sides.

@@ -84,6 +84,9 @@ struct shadow_job {
   /// `sample_ready_skip` ReadyForQuery messages (a savepoint's) and up to the next one.
   std::shared_ptr<read_sample> sample;
   std::uint32_t sample_ready_skip = 0;
+  /// Undoes the savepoint of the in-transaction sample queued just before it: not work that
+  /// waits behind that sample (make_sample_jobs).
+  bool ends_sample_savepoint = false;
 };
 
 /// The type byte of each frontend frame in `frames` (typed messages, as after startup), in

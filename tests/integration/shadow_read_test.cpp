@@ -287,5 +287,57 @@ TEST(shadow_read, a_slow_sample_a_write_waits_behind_is_cancelled_on_new_not_wai
   EXPECT_TRUE(no_divergence(p.status()));
 }
 
+TEST(shadow_read, a_slow_sample_inside_a_transaction_gives_way_to_the_commit_not_the_transaction) {
+  DW_SKIP_WITHOUT_PROXY();
+  const std::string db = "dw_shadow_yield_tx";
+  create_slow_view_databases(db, "3");  // a sampled read of the view takes 3 s on NEW
+
+  dual_write_options o;
+  o.dbname = db;
+  o.phase = 2;
+  o.lag_bound_ms = 20000;  // the commit would wait out the whole read, not give up on NEW
+  o.extra_yaml = sample_everything();
+  dual_write_proxy p{o};
+  const std::string read = "SELECT id, name FROM item_names WHERE id = 1";
+  const auto the_read = [&p] {
+    for (const auto& d : p.diffs())
+      if (d.statement.find("item_names") != std::string::npos) return d;
+    return diff_counts{};
+  };
+  auto client = pg_connect(p.conninfo());
+  const auto new_db = new_cluster().admin_conninfo(db);
+
+  // The read runs on NEW under a savepoint; the commit waits behind it in ordered mode. The
+  // read is cancelled there after shadow_reads.yield_after_ms, the savepoint rolled back, and
+  // the transaction's write still commits on NEW.
+  const auto started = std::chrono::steady_clock::now();
+  pg_exec(client.get(), "BEGIN");
+  EXPECT_EQ(pg_value(client.get(), read), "1");
+  pg_exec(client.get(), "INSERT INTO items VALUES (100, 'in the reading transaction', 1)");
+  send_query(client.get(), "COMMIT");
+  const auto commit = await_query(client.get(), 10s);
+  ASSERT_TRUE(commit.finished && commit.ok) << commit.message << p.proxy().log_tail(40);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 1500ms)
+      << "the transaction waited for the sampled read on NEW";
+  EXPECT_TRUE(wait_until(
+      [&] { return pg_value(new_db, "SELECT count(*) FROM items WHERE id = 100") == "1"; }, 10s,
+      50ms))
+      << "the transaction's write never reached NEW (did the cancel end the transaction?)";
+  EXPECT_EQ(the_read().skipped, 1u) << p.dwctl({"diffs"}).out;
+  EXPECT_EQ(the_read().mismatches, 0u) << "a cancelled read was judged: " << p.dwctl({"diffs"}).out;
+
+  // Nothing but the savepoint's release behind it (the client idles in its transaction): the
+  // read takes its time on NEW and is compared; the transaction then goes on.
+  pg_exec(client.get(), "BEGIN");
+  EXPECT_EQ(pg_value(client.get(), read), "1");
+  EXPECT_TRUE(wait_until([&] { return the_read().matches == 1; }, 20s, 100ms))
+      << p.dwctl({"diffs"}).out;
+  pg_exec(client.get(), "UPDATE items SET qty = 7 WHERE id = 100");
+  pg_exec(client.get(), "COMMIT");
+  EXPECT_TRUE(wait_until(
+      [&] { return pg_value(new_db, "SELECT qty FROM items WHERE id = 100") == "7"; }, 10s, 50ms));
+  EXPECT_TRUE(no_divergence(p.status()));
+}
+
 }  // namespace
 }  // namespace dw::test

@@ -128,29 +128,47 @@ TEST(sampleable_read, not_a_portal_fetched_in_pieces) {
 TEST(read_sample_job, runs_the_read_as_is_outside_a_transaction) {
   auto s = std::make_shared<read_sample>(compare::result_diff_options{});
   s->frames = query("SELECT 1");
-  const shadow_job job = make_sample_job(s);
+  const auto jobs = make_sample_jobs(s);
+  ASSERT_EQ(jobs.size(), 1u);
+  const shadow_job& job = jobs.front();
   EXPECT_EQ(job.bytes, s->frames);
   EXPECT_EQ(job.types, std::vector<char>{'Q'});
   EXPECT_EQ(job.sample_ready_skip, 0u);
   EXPECT_FALSE(job.compare_answers);
   EXPECT_EQ(job.units, 0u);
   EXPECT_TRUE(job.ends_at_boundary);
+  EXPECT_EQ(job.sample, s);
 }
 
-TEST(read_sample_job, wraps_the_read_in_a_savepoint_inside_a_transaction) {
+TEST(read_sample_job, wraps_the_read_in_a_savepoint_released_by_a_job_of_its_own_in_a_transaction) {
   auto s = std::make_shared<read_sample>(compare::result_diff_options{});
   s->frames = concat({parse("", "SELECT 1"), bind("", ""), execute(), sync()});
   s->in_transaction = true;
-  const shadow_job job = make_sample_job(s);
-  const auto parts = split(job.bytes);
-  ASSERT_EQ(parts.size(), 6u);
+  const auto jobs = make_sample_jobs(s);
+  ASSERT_EQ(jobs.size(), 2u);
+  const shadow_job& read = jobs[0];
   const wire savepoint = query("SAVEPOINT dwproxy_sample");
-  EXPECT_EQ(wire(job.bytes.begin(), job.bytes.begin() + static_cast<std::ptrdiff_t>(savepoint.size())),
+  ASSERT_EQ(split(read.bytes).size(), 5u);
+  EXPECT_EQ(wire(read.bytes.begin(), read.bytes.begin() + static_cast<std::ptrdiff_t>(savepoint.size())),
             savepoint);
-  EXPECT_EQ(parts.back().type, 'Q');
-  EXPECT_EQ(job.types, (std::vector<char>{'Q', 'P', 'B', 'E', 'S', 'Q'}));
-  EXPECT_EQ(job.sample_ready_skip, 1u);
-  EXPECT_FALSE(job.ends_at_boundary);
+  EXPECT_EQ(wire(read.bytes.begin() + static_cast<std::ptrdiff_t>(savepoint.size()), read.bytes.end()),
+            s->frames);
+  EXPECT_EQ(read.types, (std::vector<char>{'Q', 'P', 'B', 'E', 'S'}));
+  EXPECT_EQ(read.sample_ready_skip, 1u);
+  EXPECT_FALSE(read.ends_at_boundary);
+  EXPECT_FALSE(read.ends_sample_savepoint);
+  EXPECT_EQ(read.sample, s);
+
+  // Written only after the read answered, so a cancel meant for the read cannot end it.
+  const shadow_job& restore = jobs[1];
+  EXPECT_EQ(restore.bytes,
+            query("ROLLBACK TO SAVEPOINT dwproxy_sample; RELEASE SAVEPOINT dwproxy_sample"));
+  EXPECT_EQ(restore.types, std::vector<char>{'Q'});
+  EXPECT_TRUE(restore.ends_sample_savepoint);
+  EXPECT_EQ(restore.sample, nullptr);
+  EXPECT_FALSE(restore.compare_answers);
+  EXPECT_EQ(restore.units, 0u);
+  EXPECT_FALSE(restore.ends_at_boundary);
 }
 
 TEST(read_sample, captures_bind_parameters_for_the_example) {
