@@ -82,7 +82,7 @@ declare -A label=(
   [async]="dwproxy phase $proxy_phase, shadow async"
   [pgpool]="pgpool-II native replication"
 )
-declare -A port pid problem note tps_list tx_sum failed_sum same
+declare -A port pid problem note tps_list tx_sum failed_sum same cpu_sum
 skip_target() { # TARGET REASON
   problem[$1]=$2
   dw_warn "${label[$1]}: not available: $2"
@@ -312,10 +312,22 @@ pgbench_field() { # FILE REGEX-WITH-ONE-GROUP
 }
 
 round_rows=()
+# CPU ticks of the target's proxy (0 for direct), and of OLD's and NEW's servers with all
+# their backends (those that exited included), as "PROXY OLD NEW".
+cpu_snapshot() { # TARGET
+  local proxy=0 old_pm new_pm
+  old_pm=$(head -n 1 "$old_dir/postmaster.pid") new_pm=$(head -n 1 "$new_dir/postmaster.pid")
+  [[ -n ${pid[$1]:-} ]] && proxy=$(dw_tree_cpu_ticks "${pid[$1]}")
+  echo "$proxy $(dw_tree_cpu_ticks "$old_pm") $(dw_tree_cpu_ticks "$new_pm")"
+}
+
 run_round() { # TARGET ROUND
   local t=$1 r=$2 out=$work/out/$1.r$2.txt prefix=$work/lat/$1.r$2 rc=0 tps tx failed diff=n/a
+  local cpu_before cpu_after
   reinit
+  cpu_before=$(cpu_snapshot "$t")
   run_pgbench "${port[$t]}" "$duration" --log --log-prefix="$prefix" >"$out" 2>&1 || rc=$?
+  cpu_after=$(cpu_snapshot "$t")
   if [[ -n ${pid[$t]:-} ]] && ! dw_alive "${pid[$t]}"; then
     skip_target "$t" "the process died during round $r"
     return
@@ -333,6 +345,9 @@ run_round() { # TARGET ROUND
   rm -f "$prefix".*
   tps_list[$t]+="$tps "
   tx_sum[$t]=$((${tx_sum[$t]:-0} + tx))
+  cpu_sum[$t]=$(awk -v a="$cpu_before" -v b="$cpu_after" -v s="${cpu_sum[$t]:-0 0 0}" 'BEGIN {
+    split(a, x, " "); split(b, y, " "); split(s, z, " ")
+    for (i = 1; i <= 3; i++) printf "%d%s", z[i] + y[i] - x[i], (i < 3 ? " " : "\n") }')
   failed_sum[$t]=$((${failed_sum[$t]:-0} + ${failed:-0}))
   if replicated "$t"; then
     diff=$(settled_difference)
@@ -481,6 +496,18 @@ for t in "${targets[@]}"; do
   table_rows+=("${label[$t]}|${tps_mean[$t]} (+/-${spread[$t]}%)|${p50[$t]}|${p99[$t]}|${failed_sum[$t]}|$same_cell|$vs")
 done
 
+# Where the CPU of a transaction goes: this machine's CPUs serve pgbench, both servers and
+# the proxy at once, so a target's TPS is bounded by nproc / (its CPU per transaction).
+cpu_rows=("target|proxy us/tx|OLD us/tx|NEW us/tx|sum us/tx|CPUs busy at that TPS")
+for t in "${targets[@]}"; do
+  have "$t" || continue
+  cpu_rows+=("$(awk -v s="${cpu_sum[$t]}" -v n="${tx_sum[$t]}" -v hz="$dw_clk_tck" -v tps="${tps_mean[$t]}" \
+    -v name="${label[$t]}" -v direct="$( [[ $t == direct ]] && echo 1 || echo 0)" 'BEGIN {
+      split(s, c, " "); for (i = 1; i <= 3; i++) { us[i] = c[i] * 1e6 / hz / n; sum += us[i] }
+      if (direct) printf "%s|-|%.0f|-|%.0f|%.2f", name, us[2], us[2], us[2] * tps / 1e6
+      else printf "%s|%.0f|%.0f|%.0f|%.0f|%.2f", name, us[1], us[2], us[3], sum, sum * tps / 1e6 }')")
+done
+
 goals() {
   local total_failed=0 t verdict
   if ((proxy_phase != 1)); then
@@ -541,6 +568,14 @@ report=$work/report.md
   echo
   echo "TPS: mean of the rounds (+/- half their range). p50/p99: every transaction of every round."
   echo "OLD=NEW: row count and md5 of the sorted rows of the four pgbench tables, after each run."
+  echo
+  echo "CPU per transaction (user + system, over the measured rounds; pgbench's own not counted):"
+  echo
+  printf '%s\n' "${cpu_rows[@]}" | dw_markdown_table
+  echo
+  echo "proxy: dwproxy, or pgpool-II with all its processes; OLD, NEW: the server with all its"
+  echo "backends. The machine has $(nproc) CPUs: where the last column nears that, the servers and the"
+  echo "proxy are competing for CPU, and TPS ratios measure CPU cost more than latency."
   for t in "${targets[@]}"; do
     [[ -n ${problem[$t]:-} ]] && echo "- ${label[$t]}: not available: ${problem[$t]}"
     [[ -n ${note[$t]:-} ]] && echo "- ${label[$t]}: ${note[$t]}"

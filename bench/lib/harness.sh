@@ -135,6 +135,22 @@ dw_stop_pid() { # PID [SIG] [T]
 # utime + stime of the whole process (all threads), in clock ticks (dw_clk_tck per s).
 # The comm field may hold spaces, so fields are counted after its closing parenthesis.
 dw_cpu_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
+# The same for PID and every live process below it, each with the times of the children it
+# has reaped (a PostgreSQL server: its backends, those gone included; pgpool: its children).
+# A reaped process counts once, in its parent's cutime/cstime; a live one in its own.
+dw_tree_cpu_ticks() { # PID
+  cat /proc/[0-9]*/stat 2>/dev/null | awk -v root="$1" '
+    { pid = $1; rest = $0; sub(/.*\) /, "", rest); split(rest, f, " ")
+      parent[pid] = f[2]; ticks[pid] = f[12] + f[13] + f[14] + f[15] }
+    END {
+      if (!(root in ticks)) { print 0; exit }
+      mine[root] = 1
+      do { grew = 0
+           for (p in parent) if (!(p in mine) && (parent[p] in mine)) { mine[p] = 1; grew = 1 }
+      } while (grew)
+      for (p in mine) sum += ticks[p]
+      print sum }'
+}
 dw_rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 # Proportional set size: shared pages (libraries) split between the processes using them.
 dw_pss_kib() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup"; }
