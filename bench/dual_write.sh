@@ -315,10 +315,12 @@ round_rows=()
 # CPU ticks of the target's proxy (0 for direct), and of OLD's and NEW's servers with all
 # their backends (those that exited included), as "PROXY OLD NEW".
 cpu_snapshot() { # TARGET
-  local proxy=0 old_pm new_pm
-  old_pm=$(head -n 1 "$old_dir/postmaster.pid") new_pm=$(head -n 1 "$new_dir/postmaster.pid")
+  local proxy=0 dir servers=()
   [[ -n ${pid[$1]:-} ]] && proxy=$(dw_tree_cpu_ticks "${pid[$1]}")
-  echo "$proxy $(dw_tree_cpu_ticks "$old_pm") $(dw_tree_cpu_ticks "$new_pm")"
+  for dir in "$old_dir" "$new_dir"; do
+    servers+=("$(dw_tree_cpu_ticks "$(head -n 1 "$dir/postmaster.pid")")")
+  done
+  echo "$proxy ${servers[*]}"
 }
 
 run_round() { # TARGET ROUND

@@ -120,13 +120,7 @@ active phase2 && start_proxy phase2 2
 
 # CPU ticks a cluster has used: the postmaster, its live children and its reaped ones.
 cluster_ticks() { # DIR
-  local pm child sum
-  pm=$(head -n 1 "$1/postmaster.pid")
-  sum=$(awk '{ sub(/.*\) /, ""); print $12 + $13 + $14 + $15 }' "/proc/$pm/stat")
-  for child in $(ps -o pid= --ppid "$pm"); do
-    sum=$((sum + $(dw_cpu_ticks "$child" 2>/dev/null || echo 0)))
-  done
-  echo "$sum"
+  dw_tree_cpu_ticks "$(head -n 1 "$1/postmaster.pid")"
 }
 # "proxy old new" ticks now; the proxy's are 0 for the direct target.
 ticks_now() { # TARGET

@@ -241,17 +241,22 @@ TEST(shadow_read, a_slow_new_in_phase_3_rolls_back_to_phase_2_without_failing_a_
       << file_text(p.state_file());
 }
 
-TEST(shadow_read, a_slow_sample_a_write_waits_behind_is_cancelled_on_new_not_waited_for) {
-  DW_SKIP_WITHOUT_PROXY();
-  const std::string db = "dw_shadow_yield";
-  create_slow_view_databases(db, "3");  // a sampled read of the view takes 3 s on NEW
-
+// Phase 2 sampling every read, where a read of the view takes 3 s on NEW, and a lag bound so
+// long that whatever waits behind such a sample would wait out the whole read, not give up.
+dual_write_options slow_sample_setup(const std::string& db) {
+  create_slow_view_databases(db, "3");
   dual_write_options o;
   o.dbname = db;
   o.phase = 2;
-  o.lag_bound_ms = 20000;  // the write would wait out the whole read, not give up on NEW
+  o.lag_bound_ms = 20000;
   o.extra_yaml = sample_everything();
-  dual_write_proxy p{o};
+  return o;
+}
+
+TEST(shadow_read, a_slow_sample_a_write_waits_behind_is_cancelled_on_new_not_waited_for) {
+  DW_SKIP_WITHOUT_PROXY();
+  const std::string db = "dw_shadow_yield";
+  dual_write_proxy p{slow_sample_setup(db)};
   const std::string read = "SELECT id, name FROM item_names WHERE id = 1";
   auto client = pg_connect(p.conninfo());
   EXPECT_EQ(pg_value(client.get(), read), "1");
@@ -290,14 +295,7 @@ TEST(shadow_read, a_slow_sample_a_write_waits_behind_is_cancelled_on_new_not_wai
 TEST(shadow_read, a_slow_sample_inside_a_transaction_gives_way_to_the_commit_not_the_transaction) {
   DW_SKIP_WITHOUT_PROXY();
   const std::string db = "dw_shadow_yield_tx";
-  create_slow_view_databases(db, "3");  // a sampled read of the view takes 3 s on NEW
-
-  dual_write_options o;
-  o.dbname = db;
-  o.phase = 2;
-  o.lag_bound_ms = 20000;  // the commit would wait out the whole read, not give up on NEW
-  o.extra_yaml = sample_everything();
-  dual_write_proxy p{o};
+  dual_write_proxy p{slow_sample_setup(db)};
   const std::string read = "SELECT id, name FROM item_names WHERE id = 1";
   const auto the_read = [&p] {
     for (const auto& d : p.diffs())
