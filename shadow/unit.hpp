@@ -170,10 +170,6 @@ class unit_builder {
 /// The shadow's share of a unit the primary has answered (docs/dual-write.md "A unit of work").
 [[nodiscard]] shadow_job make_shadow_job(const unit& u);
 
-/// A Query statement that failed on the primary after it may have taken a sequence value
-/// (an INSERT into a serialised table hitting a unique violation, say): the shadow runs it
-/// too, rolled back, so that both sequences move alike. Not compared. nullopt: nothing to do.
-/// `in_transaction`: the shadow is inside the client's transaction (use a savepoint).
 /// A CREATE INDEX CONCURRENTLY or REINDEX ... CONCURRENTLY (sent alone, as a Query) that
 /// failed on the primary on its data (SQLSTATE class 22 or 23, e.g. a duplicate key or a
 /// division by zero in the indexed expression) left an invalid index there; the shadow runs
@@ -182,6 +178,13 @@ class unit_builder {
 /// the shadow might build what the client gave up. nullopt: nothing to do.
 [[nodiscard]] std::optional<shadow_job> make_failed_index_build_job(const unit& u);
 
+/// A statement that failed on the primary after it may have taken a sequence value (an INSERT
+/// into a serialised table hitting a unique violation, say): the shadow runs it too, rolled
+/// back, so that both sequences move alike. Through the extended protocol that is the failing
+/// Execute (its Bind, and the unnamed statement's Parse), and when the failure rolled back the
+/// batch's implicit transaction, each sequence-taking Execute before it too: the shadow job
+/// then carries none of them. Not compared. nullopt: nothing to do.
+/// `in_transaction`: the shadow is inside the client's transaction (use a savepoint).
 [[nodiscard]] std::optional<shadow_job> make_sequence_catch_up_job(const unit& u,
                                                                    bool in_transaction);
 

@@ -727,6 +727,47 @@ TEST(failed_index_build, a_data_error_is_repeated_on_the_shadow_and_a_cancel_is_
   EXPECT_FALSE(make_failed_index_build_job(b.take()));
 }
 
+// The drivers' default (psycopg 3, pgJDBC, node-postgres): a failed INSERT goes through the
+// extended protocol. In an autocommit batch up to one Sync, the failure also rolls back the
+// INSERT that succeeded before it, which the shadow job then leaves out: both take values.
+TEST(sequence_catch_up, an_extended_batch_rolled_back_runs_each_insert_again_alone) {
+  unit_builder b{builder_options()};
+  const std::string insert = "INSERT INTO orders (item) VALUES ($1)";
+  const wire first = concat({parse("", insert), bind("", "", {"a"}), execute()});
+  const wire second = concat({parse("", insert), bind("", "", {"b"}), execute()});
+  add(b, {parse("", insert), bind("", "", {"a"}), execute(), parse("", insert),
+          bind("", "", {"b"}), execute(), sync()});
+  feed(b.current().primary,
+       concat({parse_complete(), bind_complete(), command_complete("INSERT 0 1"), parse_complete(),
+               bind_complete(), error("23505", "duplicate key"), ready('I')}));
+  const auto job = make_sequence_catch_up_job(b.take(), false);
+  ASSERT_TRUE(job);
+  EXPECT_EQ(job->bytes, concat({query("BEGIN"), first, sync(), query("ROLLBACK"), query("BEGIN"),
+                                second, sync(), query("ROLLBACK")}));
+  EXPECT_EQ(types(*job), "QPBESQQPBESQ");
+  EXPECT_FALSE(job->compare_answers);
+  EXPECT_TRUE(job->ends_at_boundary);
+}
+
+// Inside the client's transaction the statements before the failure reach the shadow anyway:
+// only the failing Execute runs again, under a savepoint. A named statement exists on the
+// shadow already, so its Bind and Execute suffice.
+TEST(sequence_catch_up, a_failed_execute_of_a_named_statement_in_a_transaction_runs_under_a_savepoint) {
+  unit_builder b{builder_options()};
+  add(b, {parse("S_1", "INSERT INTO orders (item) VALUES ($1)"), bind("", "S_1", {"a"}),
+          execute(), bind("", "S_1", {"b"}), execute(), sync()});
+  feed(b.current().primary,
+       concat({parse_complete(), bind_complete(), command_complete("INSERT 0 1"), bind_complete(),
+               error("23505", "duplicate key"), ready('E')}));
+  const auto job = make_sequence_catch_up_job(b.take(), true);
+  ASSERT_TRUE(job);
+  EXPECT_EQ(job->bytes, concat({query("SAVEPOINT dwproxy_sequence_catch_up"),
+                                bind("", "S_1", {"b"}), execute(), sync(),
+                                query("ROLLBACK TO SAVEPOINT dwproxy_sequence_catch_up"),
+                                query("RELEASE SAVEPOINT dwproxy_sequence_catch_up")}));
+  EXPECT_FALSE(job->ends_at_boundary);
+}
+
 TEST(sequence_catch_up, nothing_for_successes_and_for_failures_outside_inserts) {
   unit_builder b{builder_options()};
   add(b, {query("INSERT INTO orders (item) VALUES ('x')")});
