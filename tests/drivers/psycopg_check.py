@@ -44,6 +44,29 @@ with psycopg.connect(dsn) as c:
         assert len(cur.fetchall()) == 10000
     c.commit()
 
+# A failed INSERT took a serial value on the primary, and through the extended protocol the
+# proxy must make the shadow take one too; an autocommit pipeline that fails rolls back the
+# INSERT before the failure as well. Behind a dual-write proxy the last RETURNING id is
+# compared on NEW, so a sequence left behind there shows up as a divergence (run.sh checks).
+with psycopg.connect(dsn, autocommit=True) as c:
+    c.execute("DROP TABLE IF EXISTS drv_seq")
+    c.execute("CREATE TABLE drv_seq (id serial PRIMARY KEY, name text UNIQUE)")
+    c.execute("INSERT INTO drv_seq (name) VALUES (%s)", ("dup",))
+    try:
+        c.execute("INSERT INTO drv_seq (name) VALUES (%s)", ("dup",))
+        raise AssertionError("a duplicate insert did not fail")
+    except psycopg.errors.UniqueViolation:
+        pass
+    try:
+        with c.pipeline():
+            c.execute("INSERT INTO drv_seq (name) VALUES (%s)", ("before",))
+            c.execute("INSERT INTO drv_seq (name) VALUES (%s)", ("dup",))
+        raise AssertionError("a pipeline with a duplicate insert did not fail")
+    except psycopg.errors.UniqueViolation:
+        pass
+    got = c.execute("INSERT INTO drv_seq (name) VALUES (%s) RETURNING id", ("last",)).fetchone()
+    assert got == (5,), got
+
 c2 = psycopg2.connect(dsn)
 cur = c2.cursor()
 cur.execute("SELECT count(*) FROM drv_py WHERE t LIKE %s", ("p%",))
