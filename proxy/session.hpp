@@ -129,6 +129,9 @@ class session : public std::enable_shared_from_this<session> {
   /// What the primary reader does with the answers to what the client coroutine sent.
   enum class expectation : std::uint8_t { unit, unit_wrapped, piece, swallow, commit, rollback };
   void on_dual_message(char type, std::span<const std::byte> body, bool whole, bool& forward);
+  /// Feeds a message of the primary's answer to the unit it belongs to; true once the unit's
+  /// answer is complete.
+  bool feed_unit_answer(char type, std::span<const std::byte> body, bool whole);
   struct outgoing {
     std::span<const std::byte> rest;  ///< not yet written: hand to write_pending()
     std::size_t trim_carry = 0;       ///< carry bytes to drop once `rest` is written
@@ -189,6 +192,9 @@ class session : public std::enable_shared_from_this<session> {
   bool commit_failed_ = false;   // the COMMIT of a wrapped write failed on the primary
   char piece_status_ = 0;        // run_split_query: the status the running piece should leave
   bool piece_failed_ = false;    // ... and whether it raised an error (the rest is skipped)
+  // A Flush sent the open unit's frames to the primary before its Sync: the answers that come
+  // before run_unit takes the unit belong to it (its reply tracker), not between units.
+  bool unit_flushed_early_ = false;
   std::string transaction_timestamp_;  // what now() means in this transaction
   asio::steady_timer dual_signal_;     // the client coroutine waits here for the primary reader
   std::vector<std::string> held_locks_;

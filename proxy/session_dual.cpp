@@ -291,7 +291,10 @@ awaitable<bool> session::relay_client_dual() {
     pending.insert(pending.end(), forward.begin(), forward.end());
     if (step == shadow::unit_builder::step::more) {
       // A Flush asks for answers now; COPY data is written once the buffered input is taken.
-      if (frame.type == 'H' && !co_await flush_copy_data()) co_return false;
+      if (frame.type == 'H') {
+        if (!pending.empty() && expected_.empty()) unit_flushed_early_ = true;
+        if (!co_await flush_copy_data()) co_return false;
+      }
       continue;
     }
     // The frames of this unit have been copied: what remains buffered belongs to later ones.
@@ -406,6 +409,7 @@ awaitable<bool> session::run_unit(std::vector<std::byte> bytes, bool piece) {
   expected_.push_back(wrap    ? expectation::unit_wrapped
                       : piece ? expectation::piece
                               : expectation::unit);
+  unit_flushed_early_ = false;  // what else the primary answers is expected now
   if (!co_await write_primary(bytes)) co_return false;
   co_return co_await complete_unit();
 }
@@ -546,11 +550,33 @@ awaitable<bool> session::finish_unit(bool wrapped) {
   co_return true;
 }
 
+bool session::feed_unit_answer(char type, std::span<const std::byte> body, bool whole) {
+  shadow::unit& u = units_->current();
+  bool done = false;
+  if (whole) {
+    // Rows are hashed only for units the shadow gets (RETURNING); reads stream past.
+    if (type != 'D' || u.to_shadow) done = u.primary.on_message(type, body);
+  } else if (type == 'D' && u.to_shadow) {
+    u.primary.on_unread_row();
+  }
+  if (sample_) {
+    sample_->on_message(compare::result_side::primary, type, body, whole);
+    if (whole && type == 'Z' && done)
+      sample_->primary_latency = std::chrono::duration_cast<std::chrono::microseconds>(
+          clock::now() - sample_->primary_sent);
+  }
+  return done;
+}
+
 void session::on_dual_message(char type, std::span<const std::byte> body, bool whole,
                               bool& forward) {
   forward = true;
   if (whole && type == protocol::backend_type::error_response) on_backend_message(type, body);
   if (expected_.empty()) {
+    if (unit_flushed_early_) {
+      (void)feed_unit_answer(type, body, whole);
+      return;
+    }
     // Between units: notifications, notices, parameter changes. Relayed as they come.
     if (whole && type == 'Z') boundary_.on_ready_for_query(body.empty() ? 'I' : static_cast<char>(body[0]));
     return;
@@ -564,20 +590,7 @@ void session::on_dual_message(char type, std::span<const std::byte> body, bool w
     case expectation::unit:
     case expectation::unit_wrapped:
     case expectation::piece: {
-      shadow::unit& u = units_->current();
-      bool done = false;
-      if (whole) {
-        // Rows are hashed only for units the shadow gets (RETURNING); reads stream past.
-        if (type != 'D' || u.to_shadow) done = u.primary.on_message(type, body);
-      } else if (type == 'D' && u.to_shadow) {
-        u.primary.on_unread_row();
-      }
-      if (sample_) {
-        sample_->on_message(compare::result_side::primary, type, body, whole);
-        if (whole && type == 'Z' && done)
-          sample_->primary_latency = std::chrono::duration_cast<std::chrono::microseconds>(
-              clock::now() - sample_->primary_sent);
-      }
+      const bool done = feed_unit_answer(type, body, whole);
       if (whole && type == 'G') dual_pending_event_ = 'G';
       if (whole && type == protocol::backend_type::error_response &&
           expected_.front() == expectation::piece)

@@ -66,6 +66,17 @@ with psycopg.connect(dsn, autocommit=True) as c:
         pass
     got = c.execute("INSERT INTO drv_seq (name) VALUES (%s) RETURNING id", ("last",)).fetchone()
     assert got == (5,), got
+    # executemany with returning: a pipeline that asks for answers (Flush) before its Sync.
+    # The primary's RETURNING rows must be kept for the comparison on NEW all the same.
+    with c.transaction(), c.cursor() as cur:
+        cur.executemany("INSERT INTO drv_seq (name) VALUES (%s) RETURNING id",
+                        [(f"many{i}",) for i in range(10)], returning=True)
+        ids = []
+        while True:
+            ids.append(cur.fetchone()[0])
+            if not cur.nextset():
+                break
+    assert ids == list(range(6, 16)), ids
 
 c2 = psycopg2.connect(dsn)
 cur = c2.cursor()
