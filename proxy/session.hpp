@@ -195,6 +195,7 @@ class session : public std::enable_shared_from_this<session> {
   // A Flush sent the open unit's frames to the primary before its Sync: the answers that come
   // before run_unit takes the unit belong to it (its reply tracker), not between units.
   bool unit_flushed_early_ = false;
+  bool transaction_changed_ = false;  // the open transaction ran a write or a SET, say
   std::string transaction_timestamp_;  // what now() means in this transaction
   asio::steady_timer dual_signal_;     // the client coroutine waits here for the primary reader
   std::vector<std::string> held_locks_;

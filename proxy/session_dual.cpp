@@ -501,6 +501,8 @@ awaitable<bool> session::finish_unit(bool wrapped) {
   if (!wrapped) {
     hand_sample_to_shadow(phase);
     shadow::unit done = units_->take();
+    transaction_changed_ = done.primary.status() != 'I' &&
+                           (transaction_changed_ || (done.to_shadow && !shadow::only_begins_transaction(done)));
     if (shadowed && done.to_shadow) {
       shadow_->enqueue(shadow::make_shadow_job(done), phase);
       if (auto catch_up = shadow::make_sequence_catch_up_job(done, done.primary.status() != 'I'))
@@ -517,6 +519,7 @@ awaitable<bool> session::finish_unit(bool wrapped) {
   // shadow runs it inside its own BEGIN, and only once the shadow holds its locks does the
   // primary commit. A failure rolls back on the primary only; the shadow never saw it.
   shadow::unit done = units_->take();
+  transaction_changed_ = false;  // an autocommit write: no transaction stays open
   const bool succeeded = done.primary.status() == 'T' && !done.primary.error();
   if (succeeded && shadowed) {
     shadow::shadow_job job = shadow::make_shadow_job(done);

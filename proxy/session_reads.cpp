@@ -73,6 +73,7 @@ awaitable<void> session::maybe_sample(const std::vector<std::byte>& bytes, char 
   sample->shown_sql = info.shown;
   sample->frames = bytes;
   sample->in_transaction = status != 'I';
+  sample->after_transaction_changes = sample->in_transaction && transaction_changed_;
   sample->primary_is_new = primary_is_new_;
   shadow::capture_parameters(*sample);
   const rerun_target* known = shadow_->current_rerun_target();

@@ -481,11 +481,13 @@ void shadow_link::conclude_sample(const std::shared_ptr<shadow::read_sample>& sa
     return;
   }
   // A read inside a transaction may see the transaction's own writes: a re-run outside it
-  // would differ for that reason alone, so only autocommit reads are checked for noise. A
-  // change of column types is never noise.
+  // would differ for that reason alone, so such a read is not checked for noise. Before the
+  // transaction changed anything it sees committed data only, as a re-run does. A change of
+  // column types is never noise.
   const auto& rules = shared_.current.load()->read_sampling;
   const std::size_t slots = shared_.current.load()->cfg.shadow_reads.max_noise_checks;
-  const bool checkable = rules.noise_check && slots > 0 && !sample->in_transaction && rerun_target_ &&
+  const bool checkable = rules.noise_check && slots > 0 && !sample->after_transaction_changes &&
+                         rerun_target_ &&
                          !summary.has(compare::diff_reason::columns_differ) &&
                          !summary.has(compare::diff_reason::malformed_row);
   if (!checkable) {

@@ -77,6 +77,9 @@ struct read_sample {
   std::vector<std::int16_t> parameter_formats;
   std::vector<std::byte> frames;  ///< the unit as the primary got it
   bool in_transaction = false;    ///< ran inside the client's transaction
+  /// ... after statements of that transaction that changed data or session state: the read
+  /// may see them, so a re-run outside the transaction proves nothing (no noise check).
+  bool after_transaction_changes = false;
   bool primary_is_new = false;
   bool unusable = false;  ///< an answer could not be followed (huge row, partial portal)
   /// The shadow was asked to cancel it (a write waited behind it): an answer that then

@@ -635,6 +635,18 @@ std::optional<shadow_job> make_sequence_catch_up_job(const unit& u, bool in_tran
   return catch_up_job(std::move(job), m, in_transaction);
 }
 
+bool only_begins_transaction(const unit& u) {
+  bool any = false;
+  for (const auto& m : u.messages) {
+    if (!m.statement.plan) continue;
+    for (const auto& part : m.statement.plan->parts) {
+      if (!part.begins) return false;
+      any = true;
+    }
+  }
+  return any;
+}
+
 std::optional<shadow_job> make_failed_index_build_job(const unit& u) {
   const auto& err = u.primary.error();
   if (!err || u.overflow || err->message >= u.messages.size() || u.primary.status() != 'I')

@@ -170,6 +170,10 @@ class unit_builder {
 /// The shadow's share of a unit the primary has answered (docs/dual-write.md "A unit of work").
 [[nodiscard]] shadow_job make_shadow_job(const unit& u);
 
+/// True when every statement of the unit is a BEGIN / START TRANSACTION (drivers send it alone
+/// before a transaction's first statement): it changes nothing a later read could see.
+[[nodiscard]] bool only_begins_transaction(const unit& u);
+
 /// A CREATE INDEX CONCURRENTLY or REINDEX ... CONCURRENTLY (sent alone, as a Query) that
 /// failed on the primary on its data (SQLSTATE class 22 or 23, e.g. a duplicate key or a
 /// division by zero in the indexed expression) left an invalid index there; the shadow runs

@@ -768,6 +768,25 @@ TEST(sequence_catch_up, a_failed_execute_of_a_named_statement_in_a_transaction_r
   EXPECT_FALSE(job->ends_at_boundary);
 }
 
+TEST(unit, only_a_unit_of_begins_leaves_the_transaction_unchanged) {
+  unit_builder b{builder_options()};
+  add(b, {query("BEGIN")});
+  feed(b.current().primary, concat({command_complete("BEGIN"), ready('T')}));
+  EXPECT_TRUE(only_begins_transaction(b.take()));
+  add(b, {parse("", "START TRANSACTION ISOLATION LEVEL REPEATABLE READ"), bind("", ""), execute(),
+          sync()});
+  feed(b.current().primary,
+       concat({parse_complete(), bind_complete(), command_complete("BEGIN"), ready('T')}));
+  EXPECT_TRUE(only_begins_transaction(b.take()));
+  add(b, {query("BEGIN; UPDATE t SET a = 1")});
+  feed(b.current().primary,
+       concat({command_complete("BEGIN"), command_complete("UPDATE 1"), ready('T')}));
+  EXPECT_FALSE(only_begins_transaction(b.take()));
+  add(b, {query("SET LOCAL search_path = other")});
+  feed(b.current().primary, concat({command_complete("SET"), ready('T')}));
+  EXPECT_FALSE(only_begins_transaction(b.take()));
+}
+
 TEST(sequence_catch_up, nothing_for_successes_and_for_failures_outside_inserts) {
   unit_builder b{builder_options()};
   add(b, {query("INSERT INTO orders (item) VALUES ('x')")});
