@@ -253,6 +253,21 @@ dual_write_options slow_sample_setup(const std::string& db) {
   return o;
 }
 
+// The statistics of the query shape whose (redacted) text contains `text`; zeros if none.
+diff_counts diffs_of(dual_write_proxy& p, std::string_view text) {
+  for (const auto& d : p.diffs())
+    if (d.statement.find(text) != std::string::npos) return d;
+  return diff_counts{};
+}
+
+// After a sample gave way or was compared, the session's shadow still mirrors its writes (the
+// test set qty 7 on item 100), and nothing diverged.
+void expect_qty_7_on_new_and_no_divergence(dual_write_proxy& p, const std::string& new_db) {
+  EXPECT_TRUE(wait_until(
+      [&] { return pg_value(new_db, "SELECT qty FROM items WHERE id = 100") == "7"; }, 10s, 50ms));
+  EXPECT_TRUE(no_divergence(p.status()));
+}
+
 TEST(shadow_read, a_slow_sample_a_write_waits_behind_is_cancelled_on_new_not_waited_for) {
   DW_SKIP_WITHOUT_PROXY();
   const std::string db = "dw_shadow_yield";
@@ -285,11 +300,8 @@ TEST(shadow_read, a_slow_sample_a_write_waits_behind_is_cancelled_on_new_not_wai
   EXPECT_EQ(pg_value(client.get(), read), "1");
   EXPECT_TRUE(wait_until([&] { return the_read().matches == 1; }, 20s, 100ms))
       << p.dwctl({"diffs"}).out;
-  // The session's shadow still mirrors its writes, and nothing diverged.
   pg_exec(client.get(), "UPDATE items SET qty = 7 WHERE id = 100");
-  EXPECT_TRUE(wait_until(
-      [&] { return pg_value(new_db, "SELECT qty FROM items WHERE id = 100") == "7"; }, 10s, 50ms));
-  EXPECT_TRUE(no_divergence(p.status()));
+  expect_qty_7_on_new_and_no_divergence(p, new_db);
 }
 
 TEST(shadow_read, a_slow_sample_inside_a_transaction_gives_way_to_the_commit_not_the_transaction) {
@@ -297,11 +309,7 @@ TEST(shadow_read, a_slow_sample_inside_a_transaction_gives_way_to_the_commit_not
   const std::string db = "dw_shadow_yield_tx";
   dual_write_proxy p{slow_sample_setup(db)};
   const std::string read = "SELECT id, name FROM item_names WHERE id = 1";
-  const auto the_read = [&p] {
-    for (const auto& d : p.diffs())
-      if (d.statement.find("item_names") != std::string::npos) return d;
-    return diff_counts{};
-  };
+  const auto the_read = [&p] { return diffs_of(p, "item_names"); };
   auto client = pg_connect(p.conninfo());
   const auto new_db = new_cluster().admin_conninfo(db);
 
@@ -332,9 +340,7 @@ TEST(shadow_read, a_slow_sample_inside_a_transaction_gives_way_to_the_commit_not
       << p.dwctl({"diffs"}).out;
   pg_exec(client.get(), "UPDATE items SET qty = 7 WHERE id = 100");
   pg_exec(client.get(), "COMMIT");
-  EXPECT_TRUE(wait_until(
-      [&] { return pg_value(new_db, "SELECT qty FROM items WHERE id = 100") == "7"; }, 10s, 50ms));
-  EXPECT_TRUE(no_divergence(p.status()));
+  expect_qty_7_on_new_and_no_divergence(p, new_db);
 }
 
 // Inside a transaction, a read that differs because a write committed between the primary's
@@ -351,11 +357,7 @@ TEST(shadow_read, a_read_in_a_transaction_that_a_concurrent_write_changed_is_noi
   o.extra_yaml = sample_everything();
   dual_write_proxy p{o};
   const std::string read = "SELECT qty FROM items WHERE id = 1";
-  const auto counts = [&p] {
-    for (const auto& d : p.diffs())
-      if (d.statement.find("qty FROM items") != std::string::npos) return d;
-    return diff_counts{};
-  };
+  const auto counts = [&p] { return diffs_of(p, "qty FROM items"); };
   auto client = pg_connect(p.conninfo());
   auto old_admin = pg_connect(old_cluster().admin_conninfo(db));
   auto new_admin = pg_connect(new_cluster().admin_conninfo(db));
