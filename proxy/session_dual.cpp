@@ -532,7 +532,10 @@ awaitable<bool> session::finish_unit(bool wrapped) {
     shadow_->enqueue(std::move(job), phase);
     co_await shadow_->wait_caught_up(bound(), phase);
   } else if (shadowed) {
-    // Failed on the primary: the shadow gets nothing, except a sequence value it may owe.
+    // Failed on the primary: the shadow gets nothing, except the named statements prepared
+    // before the failure (they outlive the rollback) and a sequence value it may owe.
+    if (auto statements = shadow::make_named_statement_job(done))
+      shadow_->enqueue(std::move(*statements), phase);
     if (auto catch_up = shadow::make_sequence_catch_up_job(done, false)) {
       shadow_->enqueue(std::move(*catch_up), phase);
       if (!held_locks_.empty()) co_await shadow_->wait_caught_up(bound(), phase);

@@ -1,6 +1,8 @@
 // What the shadow runs for statements the primary failed but that left something behind
-// there: a sequence value taken (make_sequence_catch_up_job), an invalid index
-// (make_failed_index_build_job). Declared in unit.hpp.
+// there: a sequence value taken (make_sequence_catch_up_job), a named prepared statement
+// (make_named_statement_job), an invalid index (make_failed_index_build_job). Declared in
+// unit.hpp.
+#include <algorithm>
 #include <optional>
 #include <variant>
 #include <vector>
@@ -130,6 +132,27 @@ std::optional<shadow_job> make_sequence_catch_up_job(const unit& u, bool in_tran
   shadow_job job;
   append_rolled_back(job, in_transaction, [&] { append_query(job, failing); });
   return catch_up_job(std::move(job), m, in_transaction);
+}
+
+std::optional<shadow_job> make_named_statement_job(const unit& u) {
+  const auto& err = u.primary.error();
+  if (!err || u.overflow) return std::nullopt;
+  shadow_job job;
+  // Those before the failure ran; the server skipped the rest up to the Sync.
+  for (std::size_t i = 0; i < std::min(err->message, u.messages.size()); ++i) {
+    const unit_message& m = u.messages[i];
+    if ((m.type == 'P' || m.type == 'C') && m.named_parse && m.to_shadow)
+      append_frame(job, m.type, kept_frame(u, m));
+  }
+  if (job.bytes.empty()) return std::nullopt;
+  std::vector<std::byte> sync;
+  msg::write_sync(sync);
+  append_frame(job, 'S', sync);
+  job.statement = u.first;
+  job.units = 0;
+  job.ends_at_boundary = true;
+  job.compare_answers = false;
+  return job;
 }
 
 std::optional<shadow_job> make_failed_index_build_job(const unit& u) {

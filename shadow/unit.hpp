@@ -182,6 +182,12 @@ class unit_builder {
 /// the shadow might build what the client gave up. nullopt: nothing to do.
 [[nodiscard]] std::optional<shadow_job> make_failed_index_build_job(const unit& u);
 
+/// A unit that failed on the primary and that the shadow gets nothing of (an autocommit write
+/// the proxy wrapped in BEGIN, rolled back): the named statements it prepared or closed before
+/// the failure outlive the rollback, so the shadow gets those Parse and Close messages, with a
+/// Sync. Later Executes of them would otherwise fail there. Not compared. nullopt: none.
+[[nodiscard]] std::optional<shadow_job> make_named_statement_job(const unit& u);
+
 /// A statement that failed on the primary after it may have taken a sequence value (an INSERT
 /// into a serialised table hitting a unique violation, say): the shadow runs it too, rolled
 /// back, so that both sequences move alike. Through the extended protocol that is the failing

@@ -77,6 +77,20 @@ with psycopg.connect(dsn, autocommit=True) as c:
             if not cur.nextset():
                 break
     assert ids == list(range(6, 16)), ids
+    # A prepared INSERT whose first run fails, in a pipeline (Parse "_pg3_N", Bind, Execute, one
+    # Sync): a write the proxy wrapped and rolled back, yet the statement lives on at the
+    # primary. The shadow must get it too, or the next run of it fails there, and take the
+    # failed run's value.
+    prepared = "INSERT INTO drv_seq AS s (name) VALUES (%s)"
+    try:
+        with c.pipeline():
+            c.execute(prepared, ("dup",), prepare=True)
+        raise AssertionError("a duplicate insert of a prepared statement did not fail")
+    except psycopg.errors.UniqueViolation:
+        pass
+    c.execute(prepared, ("after",), prepare=True)
+    got = c.execute("INSERT INTO drv_seq (name) VALUES (%s) RETURNING id", ("final",)).fetchone()
+    assert got == (18,), got
 
 c2 = psycopg2.connect(dsn)
 cur = c2.cursor()

@@ -787,6 +787,33 @@ TEST(unit, only_a_unit_of_begins_leaves_the_transaction_unchanged) {
   EXPECT_FALSE(only_begins_transaction(b.take()));
 }
 
+// psycopg 3 prepares a statement on its fifth run: Parse "_pg3_0", Bind, Execute, Sync. When
+// that autocommit write fails, the proxy rolls back its own BEGIN and the shadow job is
+// dropped, but the named statement lives on at the primary: the shadow must get the Parse
+// (and then the sequence catch-up can Bind it).
+TEST(sequence_catch_up, a_failed_wrapped_write_still_prepares_its_named_statement_on_the_shadow) {
+  unit_builder b{builder_options()};
+  const wire parse_it = parse("_pg3_0", "INSERT INTO orders (item) VALUES ($1)");
+  add(b, {parse_it, bind("", "_pg3_0", {"a"}), execute(), sync()});
+  feed(b.current().primary, concat({parse_complete(), bind_complete(),
+                                    error("23505", "duplicate key"), ready('E')}));
+  const unit done = b.take();
+  const auto statements = make_named_statement_job(done);
+  ASSERT_TRUE(statements);
+  EXPECT_EQ(statements->bytes, concat({parse_it, sync()}));
+  EXPECT_FALSE(statements->compare_answers);
+  const auto catch_up = make_sequence_catch_up_job(done, false);
+  ASSERT_TRUE(catch_up);
+  EXPECT_EQ(catch_up->bytes, concat({query("BEGIN"), bind("", "_pg3_0", {"a"}), execute(), sync(),
+                                     query("ROLLBACK")}));
+
+  // A Parse after the failure was skipped by the server: not sent.
+  add(b, {bind("", "_pg3_0", {"b"}), execute(), parse("_pg3_1", "SELECT 1"), sync()});
+  feed(b.current().primary,
+       concat({bind_complete(), error("23505", "duplicate key"), ready('E')}));
+  EXPECT_FALSE(make_named_statement_job(b.take()));
+}
+
 TEST(sequence_catch_up, nothing_for_successes_and_for_failures_outside_inserts) {
   unit_builder b{builder_options()};
   add(b, {query("INSERT INTO orders (item) VALUES ('x')")});
