@@ -501,8 +501,8 @@ awaitable<bool> session::finish_unit(bool wrapped) {
   if (!wrapped) {
     hand_sample_to_shadow(phase);
     shadow::unit done = units_->take();
-    transaction_changed_ = done.primary.status() != 'I' &&
-                           (transaction_changed_ || (done.to_shadow && !shadow::only_begins_transaction(done)));
+    const bool changes = done.to_shadow && !shadow::only_begins_transaction(done);
+    transaction_changed_ = done.primary.status() != 'I' && (transaction_changed_ || changes);
     if (shadowed && done.to_shadow) {
       shadow_->enqueue(shadow::make_shadow_job(done), phase);
       if (auto catch_up = shadow::make_sequence_catch_up_job(done, done.primary.status() != 'I'))

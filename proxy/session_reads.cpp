@@ -96,7 +96,8 @@ void session::hand_sample_to_shadow(int phase) {
   if (!sample_) return;
   std::shared_ptr<shadow::read_sample> sample = std::move(sample_);
   if (shadow_ && shadow_->connected() && !sample->unusable) {
-    for (auto& job : shadow::make_sample_jobs(std::move(sample))) shadow_->enqueue(std::move(job), phase);
+    for (auto& job : shadow::make_sample_jobs(std::move(sample)))
+      shadow_->enqueue(std::move(job), phase);
     return;
   }
   owner_.shared().read_stats->record_skipped(sample->fingerprint, *sample->shown_sql,

@@ -22,19 +22,13 @@ bool takes_sequence_values(const unit_message& m) {
          !m.statement.plan->copy_in;
 }
 
-std::span<const std::byte> kept_frame(const unit& u, const unit_message& m) {
-  return {u.shadow_bytes.data() + m.begin, m.end - m.begin};
-}
-
 // A frame the unit kept for the shadow, decoded as T (its views point into u.shadow_bytes).
 template <typename T>
 std::optional<T> decoded_as(const unit& u, const unit_message& m) {
   if (!m.to_shadow) return std::nullopt;
-  msg::frame_decoder decoder{msg::direction::frontend, {}};
-  decoder.expect_typed_messages();
-  auto f = decoder.next(kept_frame(u, m));
-  if (!f || !*f) return std::nullopt;
-  auto decoded = msg::decode_frontend(**f);
+  const auto frame = kept_frame(u, m);
+  if (frame.size() < 5) return std::nullopt;
+  auto decoded = msg::decode_frontend(msg::frame{m.type, frame.subspan(5), frame.size()});
   if (!decoded) return std::nullopt;
   if (const auto* v = std::get_if<T>(&*decoded)) return *v;
   return std::nullopt;
@@ -78,10 +72,12 @@ void append_rolled_back(shadow_job& job, bool in_transaction, Body&& body) {
   }
 }
 
-shadow_job catch_up_job(shadow_job job, const unit_message& failed, bool in_transaction) {
-  job.statement = failed.statement;
+// Work the shadow runs for what the primary failed: no client unit of its own, and answers
+// that say nothing about divergence.
+shadow_job not_compared(shadow_job job, statement_ref statement, bool ends_at_boundary) {
+  job.statement = std::move(statement);
   job.units = 0;
-  job.ends_at_boundary = !in_transaction;
+  job.ends_at_boundary = ends_at_boundary;
   job.compare_answers = false;
   return job;
 }
@@ -102,14 +98,13 @@ std::optional<shadow_job> extended_catch_up(const unit& u, std::size_t failed,
     const auto messages = rerun_of_execute(u, e);
     if (messages.empty()) continue;
     append_rolled_back(job, in_transaction, [&] {
-      for (std::size_t i : messages) append_frame(job, u.messages[i].type, kept_frame(u, u.messages[i]));
-      std::vector<std::byte> sync;
-      msg::write_sync(sync);
-      append_frame(job, 'S', sync);
+      for (std::size_t i : messages)
+        append_frame(job, u.messages[i].type, kept_frame(u, u.messages[i]));
+      append_sync(job);
     });
   }
   if (job.bytes.empty()) return std::nullopt;
-  return catch_up_job(std::move(job), u.messages[failed], in_transaction);
+  return not_compared(std::move(job), u.messages[failed].statement, !in_transaction);
 }
 
 }  // namespace
@@ -131,7 +126,7 @@ std::optional<shadow_job> make_sequence_catch_up_job(const unit& u, bool in_tran
   const std::string_view failing = sql.substr(starts[done], end - starts[done]);
   shadow_job job;
   append_rolled_back(job, in_transaction, [&] { append_query(job, failing); });
-  return catch_up_job(std::move(job), m, in_transaction);
+  return not_compared(std::move(job), m.statement, !in_transaction);
 }
 
 std::optional<shadow_job> make_named_statement_job(const unit& u) {
@@ -145,14 +140,8 @@ std::optional<shadow_job> make_named_statement_job(const unit& u) {
       append_frame(job, m.type, kept_frame(u, m));
   }
   if (job.bytes.empty()) return std::nullopt;
-  std::vector<std::byte> sync;
-  msg::write_sync(sync);
-  append_frame(job, 'S', sync);
-  job.statement = u.first;
-  job.units = 0;
-  job.ends_at_boundary = true;
-  job.compare_answers = false;
-  return job;
+  append_sync(job);
+  return not_compared(std::move(job), u.first, true);
 }
 
 std::optional<shadow_job> make_failed_index_build_job(const unit& u) {
@@ -167,11 +156,7 @@ std::optional<shadow_job> make_failed_index_build_job(const unit& u) {
   if (!sqlstate.starts_with("22") && !sqlstate.starts_with("23")) return std::nullopt;
   shadow_job job;
   append_query(job, *m.statement.sql);
-  job.statement = m.statement;
-  job.units = 0;
-  job.ends_at_boundary = true;
-  job.compare_answers = false;
-  return job;
+  return not_compared(std::move(job), m.statement, true);
 }
 
 }  // namespace dw::shadow

@@ -9,6 +9,7 @@
 #include "protocol/backend_messages.hpp"
 #include "protocol/error_fields.hpp"
 #include "protocol/frontend_messages.hpp"
+#include "shadow/job_building.hpp"
 #include "shadow/reply_tracker.hpp"
 
 namespace dw::shadow {
@@ -189,10 +190,6 @@ std::vector<shadow_job> make_sample_jobs(std::shared_ptr<read_sample> sample) {
   job.statement.sql = sample->sql;
   job.parameters = sample->parameters;
   job.parameter_formats = sample->parameter_formats;
-  const auto append_query = [](shadow_job& to, std::string_view sql) {
-    protocol::write_query(to.bytes, sql);
-    to.types.push_back('Q');
-  };
   const bool in_transaction = sample->in_transaction;
   if (in_transaction) {
     append_query(job, "SAVEPOINT dwproxy_sample");

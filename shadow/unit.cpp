@@ -25,6 +25,10 @@ std::vector<std::size_t> statement_starts(const statement_ref& s) {
   return out;
 }
 
+std::span<const std::byte> kept_frame(const unit& u, const unit_message& m) {
+  return {u.shadow_bytes.data() + m.begin, m.end - m.begin};
+}
+
 void append_frame(shadow_job& job, char type, std::span<const std::byte> frame) {
   job.bytes.insert(job.bytes.end(), frame.begin(), frame.end());
   job.types.push_back(type);
@@ -34,6 +38,12 @@ void append_query(shadow_job& job, std::string_view sql) {
   std::vector<std::byte> q;
   msg::write_query(q, sql);
   append_frame(job, 'Q', q);
+}
+
+void append_sync(shadow_job& job) {
+  std::vector<std::byte> s;
+  msg::write_sync(s);
+  append_frame(job, 'S', s);
 }
 
 namespace {
@@ -308,7 +318,7 @@ unit unit_builder::take() {
   const bool rolled_back = err && done.primary.status() == 'I';
   for (std::size_t i = 0; i < applied && !done.overflow; ++i) {
     const unit_message& m = done.messages[i];
-    const std::span<const std::byte> frame{done.shadow_bytes.data() + m.begin, m.end - m.begin};
+    const std::span<const std::byte> frame = kept_frame(done, m);
     // A Parse or Close the shadow did not get (a Close of a statement it never had) has no
     // bytes here, and nothing to replay or forget.
     if ((m.type == 'P' || m.type == 'C') && (!m.to_shadow || frame.size() < 5)) continue;
@@ -425,7 +435,7 @@ shadow_job make_shadow_job(const unit& u) {
     if (!m.to_shadow) continue;
     const bool failed_here = err && err->message == i;
     const bool after_failure = err && i > err->message;
-    const std::span<const std::byte> frame{u.shadow_bytes.data() + m.begin, m.end - m.begin};
+    const std::span<const std::byte> frame = kept_frame(u, m);
     // A frame the proxy could not decode has no statement: it takes the plain path below.
     if (m.type == 'Q' && m.statement.plan) {
       const auto& plan = *m.statement.plan;
@@ -472,7 +482,7 @@ shadow_job make_shadow_job(const unit& u) {
            copy_kept && j < u.messages.size() && u.messages[j].type != 'Q'; ++j) {
         const auto& c = u.messages[j];
         if (c.to_shadow)
-          append_frame(job, c.type, {u.shadow_bytes.data() + c.begin, c.end - c.begin});
+          append_frame(job, c.type, kept_frame(u, c));
       }
       for (std::size_t k = 0; k < keep; ++k)
         expect(*results[k], k < plan.parts.size() && plan.parts[k].compare_rows);
